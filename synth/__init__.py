@@ -1,0 +1,1 @@
+"""synth: strength-controllable diffusion anomaly synthesis (SDAS) and the shard writer."""

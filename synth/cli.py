@@ -1,0 +1,152 @@
+"""The ``synth`` command: train the diffusion model and generate synthetic anomalies."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import click
+
+from shared.cli_support import configure_logging, report_user_errors
+from shared.datasets import DATASET_NAMES, open_dataset
+from shared.paths import DATA_ROOT_ENV, default_run_dir
+from shared.strength import parse_strength
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STRENGTH = "0.1:0.2"
+
+
+def _categories(reader, requested: tuple[str, ...]) -> list[str]:
+    for category in requested:
+        reader.check_category(category)
+    return list(requested) or reader.categories
+
+
+def _strength_option(ctx, param, value):
+    try:
+        return parse_strength(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+dataset_option = click.option(
+    "--dataset", type=click.Choice(DATASET_NAMES), default="elpv", show_default=True,
+    help="Dataset to read; elpv comes with the elpv-dataset package and needs no folder.",
+)
+data_root_option = click.option(
+    "--data-root", type=click.Path(path_type=Path), default=None,
+    help=f"Folder of the dataset (the one holding its categories). Default: ${DATA_ROOT_ENV}.",
+)
+category_option = click.option(
+    "--category", "categories", multiple=True, help="Category to use; repeat for several. Default: all."
+)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Train a diffusion model on normal images and synthesise strength-tagged anomalies (SDAS)."""
+    configure_logging(verbose)
+
+
+@main.command()
+@dataset_option
+@data_root_option
+@category_option
+@click.option("--preset", type=click.Choice(["cpu", "tiny", "paper"]), default="cpu", show_default=True,
+              help="Model and training preset: cpu (minutes on a laptop), tiny (tests), paper (256 px, GPUs).")
+@click.option("--image-size", type=int, default=None, help="Diffusion resolution in pixels. Default: the preset's.")
+@click.option("--steps", type=int, default=None, help="Training steps. Default: the preset's.")
+@click.option("--batch-size", type=int, default=None, help="Images per step and process. Default: the preset's.")
+@click.option("--channels", type=click.Choice(["auto", "1", "3"]), default="auto", show_default=True,
+              help="Model colour channels; auto uses 1 when the images are grayscale.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Model folder. Default: runs/<dataset>/synth/model.")
+@report_user_errors
+def train(dataset, data_root, categories, preset, image_size, steps, batch_size, channels, seed, output) -> None:
+    """Train the class-conditional DDPM on the normal training images; resumes an interrupted run."""
+    from synth.config import PRESETS
+    from synth.data import is_grayscale
+    from synth.train import train_diffusion
+
+    reader = open_dataset(dataset, data_root)
+    chosen = _categories(reader, categories)
+    settings = PRESETS[preset]
+    diffusion = dataclasses.replace(settings.diffusion)
+    train_config = dataclasses.replace(settings.train, seed=seed)
+    if image_size is not None:
+        diffusion = dataclasses.replace(diffusion, image_size=image_size)
+    if steps is not None:
+        if steps < 1:
+            raise click.BadParameter(f"--steps must be >= 1, got {steps}")
+        train_config = dataclasses.replace(train_config, steps=steps)
+    if batch_size is not None:
+        if batch_size < 1:
+            raise click.BadParameter(f"--batch-size must be >= 1, got {batch_size}")
+        train_config = dataclasses.replace(train_config, batch_size=batch_size)
+    if channels == "auto":
+        gray = reader.grayscale or all(is_grayscale(reader.normal_train(c)) for c in chosen)
+        diffusion = dataclasses.replace(diffusion, channels=1 if gray else 3)
+    else:
+        diffusion = dataclasses.replace(diffusion, channels=int(channels))
+    output = output or default_run_dir("synth", dataset) / "model"
+    result = train_diffusion(reader, chosen, diffusion, train_config, output)
+    click.echo(
+        f"trained {result.steps} steps ({result.seconds_per_step:.2f} s/step), loss {result.final_loss:.4f}; "
+        f"model saved to {result.output}"
+    )
+
+
+@main.command()
+@dataset_option
+@data_root_option
+@category_option
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
+              help="Diffusion model folder from `synth train`. Default: runs/<dataset>/synth/model.")
+@click.option("--strength", default=DEFAULT_STRENGTH, show_default=True, callback=_strength_option,
+              help="Anomaly strength s, a range A:B drawn uniformly per record, or one value.")
+@click.option("--num-samples", type=int, default=64, show_default=True, help="Records per category.")
+@click.option("--steps", type=int, default=20, show_default=True, help="Respaced sampling steps.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; a record's seed derives from it.")
+@click.option("--image-size", type=int, default=256, show_default=True, help="Stored record size in pixels.")
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Records sampled together.")
+@click.option("--records-per-shard", type=int, default=16, show_default=True, help="Records in one Zarr shard.")
+@click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16", show_default=True,
+              help="UNet arithmetic while sampling.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Zarr store. Default: runs/<dataset>/synth/anomalies.zarr.")
+@click.option("--overwrite", is_flag=True, help="Delete an existing store and start afresh.")
+@report_user_errors
+def generate(dataset, data_root, categories, model_dir, strength, num_samples, steps, seed, image_size,
+             batch_size, records_per_shard, precision, output, overwrite) -> None:
+    """Sample SDAS anomalies, compose them into normal images and write them to a Zarr store."""
+    from accelerate import PartialState
+
+    from synth.generate import GenerateConfig, generate as run_generate
+    from synth.model import load_model_info
+
+    config = GenerateConfig(
+        strength=strength, num_samples=num_samples, steps=steps, seed=seed, image_size=image_size,
+        records_per_shard=records_per_shard, batch_size=batch_size, precision=precision,
+    )
+    model_dir = model_dir or default_run_dir("synth", dataset) / "model"
+    load_model_info(model_dir)
+    reader = open_dataset(dataset, data_root)
+    chosen = _categories(reader, categories)
+    output = output or default_run_dir("synth", dataset) / "anomalies.zarr"
+    state = PartialState()
+    result = run_generate(
+        reader, chosen, model_dir, config, output, overwrite=overwrite,
+        process_index=state.process_index, num_processes=state.num_processes,
+        wait_for_everyone=state.wait_for_everyone,
+    )
+    if state.is_main_process:
+        total = sum(result.records.values())
+        click.echo(f"wrote {total} records to {result.output} (strength {strength}, {steps} steps)")
+
+
+if __name__ == "__main__":
+    main()
