@@ -1,0 +1,1 @@
+"""detector: RealNet feature selection, reconstruction and residual selection for anomaly detection."""

@@ -1,0 +1,115 @@
+"""The ``detector`` command: fit RealNet on synthetic anomalies and evaluate it on real images."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from shared.cli_support import configure_logging, report_user_errors
+from shared.datasets import DATASET_NAMES, open_dataset
+from shared.paths import DATA_ROOT_ENV, default_run_dir
+
+logger = logging.getLogger(__name__)
+
+
+def _int_list(ctx, param, value):
+    if value is None:
+        return ()
+    try:
+        return tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers such as 24,40,56,40") from None
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Train and evaluate RealNet detectors on real images and synthetic anomaly shards."""
+    configure_logging(verbose)
+
+
+@main.command()
+@click.option("--dataset", type=click.Choice(DATASET_NAMES), default="elpv", show_default=True,
+              help="Dataset of the normal training images.")
+@click.option("--data-root", type=click.Path(path_type=Path), default=None,
+              help=f"Folder of the dataset. Default: ${DATA_ROOT_ENV}.")
+@click.option("--category", "categories", multiple=True,
+              help="Category to train; repeat for several (one model each). Default: all.")
+@click.option("--shards", type=click.Path(path_type=Path), default=None,
+              help="Zarr store from `synth generate`. Default: runs/<dataset>/synth/anomalies.zarr.")
+@click.option("--backbone", default="tf_efficientnet_lite0", show_default=True,
+              help="timm features_only backbone; tf_efficientnet_lite0 uses the embedded weights.")
+@click.option("--backbone-weights", type=click.Path(path_type=Path), default=None,
+              help="Local backbone weights (.pth or .safetensors), for offline use of other backbones.")
+@click.option("--image-size", type=int, default=256, show_default=True, help="Model input size in pixels.")
+@click.option("--epochs", type=int, default=10, show_default=True, help="Training epochs.")
+@click.option("--batch-size", type=int, default=16, show_default=True, help="Images per training step.")
+@click.option("--learning-rate", type=float, default=5e-4, show_default=True, help="AdamW learning rate.")
+@click.option("--afs-channels", callback=_int_list, default=None,
+              help="Channels AFS keeps per layer, comma-separated. Default: per backbone.")
+@click.option("--no-afs", is_flag=True, help="Keep every channel (an ablation of AFS).")
+@click.option("--rrs-top-k", type=int, default=0, help="Residual channels RRS keeps per criterion. Default: per backbone.")
+@click.option("--rrs-mode", type=click.Choice(["max_avg", "max", "avg"]), default="max_avg", show_default=True,
+              help="RRS ranking criteria.")
+@click.option("--recon-width", type=int, default=64, show_default=True, help="Base width of the reconstruction UNets.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Checkpoint folder; one sub-folder per category. Default: runs/<dataset>/detector.")
+@report_user_errors
+def fit(dataset, data_root, categories, shards, backbone, backbone_weights, image_size, epochs, batch_size,
+        learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, seed, output) -> None:
+    """Select features (AFS), then train reconstruction and residual selection (RRS); resumes if interrupted."""
+    from detector.fit import FitConfig, fit_detector
+    from detector.model import DetectorConfig
+
+    reader = open_dataset(dataset, data_root)
+    for category in categories:
+        reader.check_category(category)
+    chosen = list(categories) or reader.categories
+    shards = shards or default_run_dir("synth", dataset) / "anomalies.zarr"
+    output = output or default_run_dir("detector", dataset)
+    fit_config = FitConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    for category in chosen:
+        config = DetectorConfig(
+            dataset=dataset, category=category, backbone=backbone, image_size=image_size,
+            afs_channels=afs_channels, afs_enabled=not no_afs, recon_width=recon_width,
+            rrs_top_k=rrs_top_k, rrs_mode=rrs_mode,
+        )
+        result = fit_detector(reader, category, shards, config, fit_config, output / category,
+                              backbone_weights=backbone_weights)
+        click.echo(f"{category}: {result.epochs} epochs in {result.seconds:.0f} s, loss {result.final_loss:.4f}; "
+                   f"checkpoint {result.output}")
+
+
+@main.command()
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
+              help="Checkpoint folder, or a folder of per-category checkpoints. Default: runs/elpv/detector.")
+@click.option("--dataset", type=click.Choice(DATASET_NAMES), default=None,
+              help="Dataset to test on. Default: the one the checkpoint was trained on.")
+@click.option("--data-root", type=click.Path(path_type=Path), default=None,
+              help=f"Folder of the dataset. Default: ${DATA_ROOT_ENV}.")
+@click.option("--category", default=None, help="Category to test on. Default: the checkpoint's.")
+@click.option("--batch-size", type=int, default=16, show_default=True, help="Images per forward pass.")
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="Write the metrics to this JSON file.")
+@report_user_errors
+def evaluate(checkpoint, dataset, data_root, category, batch_size, output) -> None:
+    """Compute image AUROC, pixel AUROC and AU-PRO@0.3 on the real test split."""
+    from detector.checkpoint import find_checkpoints
+    from detector.evaluate import evaluate_checkpoints, format_table
+
+    checkpoints = find_checkpoints(checkpoint or default_run_dir("detector", dataset or "elpv"))
+    report = evaluate_checkpoints(
+        checkpoints, lambda name: open_dataset(dataset or name, data_root), category, batch_size
+    )
+    click.echo(format_table(report))
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2) + "\n")
+        click.echo(f"metrics written to {output}")
+
+
+if __name__ == "__main__":
+    main()

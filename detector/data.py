@@ -1,0 +1,142 @@
+"""Training samples for the detector: normal images, stored synthetic pairs and fresh re-compositions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from shared.compose import compose_anomaly
+from shared.datasets import DatasetReader
+from shared.datasets.base import relative_to_root
+from shared.foreground import foreground_mask, rule_for
+from shared.imageio import load_rgb, resize_mask, resize_rgb
+from shared.perlin import perlin_mask
+from shared.shards import CategoryShards
+
+logger = logging.getLogger(__name__)
+
+ItemKind = Literal["normal", "stored", "recomposed"]
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(B, H, W, 3) uint8 to (B, 3, H, W) float in [0, 1]."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+@dataclass
+class NormalSet:
+    """The normal training images of one category at detector size, with their foregrounds."""
+
+    images: np.ndarray
+    foregrounds: np.ndarray
+    relative_paths: list[str]
+
+
+def load_normal_set(reader: DatasetReader, category: str, size: int) -> NormalSet:
+    records = reader.normal_train(category)
+    if not records:
+        raise ValueError(f"category {category} of {reader.name} has no normal training images")
+    root = getattr(reader, "root", None)
+    rule = rule_for(reader.name, category)
+    images, foregrounds = [], []
+    for record in tqdm(records, desc=f"loading {category}", leave=False):
+        image = resize_rgb(load_rgb(record.image_path), size)
+        images.append(image)
+        foregrounds.append(foreground_mask(image, rule))
+    paths = [relative_to_root(r.image_path, root) if root else r.image_path.as_posix() for r in records]
+    return NormalSet(np.stack(images), np.stack(foregrounds), paths)
+
+
+@dataclass
+class SyntheticPool:
+    """Stored synthetic records of one category, resized to detector size and held in memory."""
+
+    images: np.ndarray
+    masks: np.ndarray
+    sources: np.ndarray
+    source_index: np.ndarray
+    strength: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def load_synthetic_pool(
+    shards: CategoryShards, size: int, normal: NormalSet, strength_range: tuple[float, float] | None = None
+) -> SyntheticPool:
+    """Read the complete records of a store category, checking they refer to the same normal images."""
+    if shards.normal_images != normal.relative_paths:
+        raise ValueError(
+            f"the shard store's category {shards.name} was generated from {len(shards.normal_images)} normal "
+            f"images that differ from the {len(normal.relative_paths)} this dataset lists; generate the store "
+            "from the same dataset and data root"
+        )
+    if shards.missing_shards:
+        logger.warning("shard store category %s has %d incomplete shards; using the %d complete records",
+                       shards.name, len(shards.missing_shards), len(shards))
+    images, masks, sources, source_index, strength = [], [], [], [], []
+    for position in tqdm(range(len(shards)), desc="reading shards", leave=False):
+        record = shards.read(position)
+        if strength_range and not strength_range[0] <= record.strength <= strength_range[1]:
+            continue
+        images.append(resize_rgb(record.image, size))
+        masks.append(resize_mask(record.mask, size))
+        sources.append(resize_rgb(record.source, size))
+        source_index.append(record.source_index)
+        strength.append(record.strength)
+    if not images:
+        raise ValueError(f"shard store category {shards.name} has no complete records to train on")
+    return SyntheticPool(np.stack(images), np.stack(masks), np.stack(sources), np.array(source_index),
+                         np.array(strength, dtype=np.float32))
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: ItemKind
+    index: int
+    normal_index: int
+    mask_seed: int = 0
+    blend: float = 1.0
+
+
+def plan_epoch(rng: np.random.Generator, num_normal: int, num_stored: int, synthetic_share: float = 0.5) -> list[Item]:
+    """Plan one epoch: every normal image once plus as many synthetic items (about half the batch).
+
+    Synthetic items alternate between stored pairs and re-compositions of a
+    stored source into a random normal image with a fresh Perlin mask and
+    blend factor ``beta ~ U(0.5, 1)``.
+    """
+    items = [Item("normal", i, i) for i in range(num_normal)]
+    num_synthetic = int(round(num_normal * synthetic_share / (1.0 - synthetic_share)))
+    for position in range(num_synthetic):
+        stored = int(rng.integers(0, num_stored))
+        if position % 2 == 0:
+            items.append(Item("stored", stored, -1))
+        else:
+            items.append(Item("recomposed", stored, int(rng.integers(0, num_normal)),
+                              int(rng.integers(0, 2**63)), float(rng.uniform(0.5, 1.0))))
+    order = rng.permutation(len(items))
+    return [items[i] for i in order]
+
+
+def materialise(item: Item, normal: NormalSet, pool: SyntheticPool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Return (image, mask, normal index) for one planned item."""
+    if item.kind == "normal":
+        image = normal.images[item.index]
+        return image, np.zeros(image.shape[:2], dtype=bool), item.index
+    if item.kind == "stored":
+        return pool.images[item.index], pool.masks[item.index], int(pool.source_index[item.index])
+    base = normal.images[item.normal_index]
+    foreground = normal.foregrounds[item.normal_index]
+    rng = np.random.default_rng(item.mask_seed)
+    mask = np.zeros(foreground.shape, dtype=bool)
+    for _ in range(20):
+        mask = perlin_mask(*foreground.shape, rng) & foreground
+        if mask.any():
+            break
+    return compose_anomaly(base, pool.sources[item.index], mask, item.blend), mask, item.normal_index

@@ -1,0 +1,233 @@
+"""Training one RealNet detector per category: AFS, then reconstruction and RRS."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from detector.afs import channel_errors, select_channels
+from detector.checkpoint import save_checkpoint
+from detector.data import (
+    NormalSet,
+    SyntheticPool,
+    load_normal_set,
+    load_synthetic_pool,
+    materialise,
+    plan_epoch,
+    to_tensor,
+)
+from detector.model import DetectorConfig, RealNet
+from shared.datasets import DatasetReader
+from shared.shards import ShardStore
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "training_state.pt"
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Optimisation settings of ``detector fit``."""
+
+    epochs: int = 10
+    batch_size: int = 16
+    learning_rate: float = 5e-4
+    afs_batches: int = 64
+    synthetic_share: float = 0.5
+    seed: int = 0
+    strength_low: float | None = None
+    strength_high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"--epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 2:
+            raise ValueError(f"--batch-size must be >= 2 (batch normalisation), got {self.batch_size}")
+        if not 0.0 < self.synthetic_share < 1.0:
+            raise ValueError(f"synthetic share must lie in (0, 1), got {self.synthetic_share}")
+
+
+@dataclass
+class FitResult:
+    output: Path
+    epochs: int
+    final_loss: float
+    seconds: float
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+@torch.no_grad()
+def run_afs(model: RealNet, normal: NormalSet, pool: SyntheticPool, batch_size: int, max_batches: int) -> list[torch.Tensor]:
+    """Select channels with AFS over up to ``max_batches`` batches of stored synthetic pairs."""
+    sums: list[torch.Tensor] | None = None
+    order = np.arange(len(pool))
+    batches = _batches(order.tolist(), batch_size)[:max_batches]
+    for batch in tqdm(batches, desc="AFS", leave=False):
+        anomalous = model.backbone_features(to_tensor(pool.images[batch]))
+        normal_images = normal.images[pool.source_index[batch]]
+        reference = model.backbone_features(to_tensor(normal_images))
+        masks = torch.from_numpy(pool.masks[batch]).float()[:, None]
+        errors = [channel_errors(a, n, masks) for a, n in zip(anomalous, reference)]
+        sums = errors if sums is None else [s + e for s, e in zip(sums, errors)]
+    assert sums is not None
+    return select_channels(sums, list(model.config.afs_channels))
+
+
+@torch.no_grad()
+def feature_statistics(model: RealNet, normal: NormalSet, batch_size: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per-channel mean and standard deviation of the selected features over the normal images."""
+    sums = squares = None
+    count = 0
+    for batch in _batches(list(range(len(normal.images))), batch_size):
+        layers = [f.double() for f in model.raw_selected_features(to_tensor(normal.images[batch]))]
+        batch_sums = [f.sum(dim=(0, 2, 3)) for f in layers]
+        batch_squares = [(f**2).sum(dim=(0, 2, 3)) for f in layers]
+        sums = batch_sums if sums is None else [a + b for a, b in zip(sums, batch_sums)]
+        squares = batch_squares if squares is None else [a + b for a, b in zip(squares, batch_squares)]
+        count += len(batch)
+    assert sums is not None and squares is not None
+    positions = [count * f.shape[2] * f.shape[3] for f in layers]
+    means = [s / n for s, n in zip(sums, positions)]
+    stds = [torch.sqrt((q / n - m**2).clamp(min=0)) for q, n, m in zip(squares, positions, means)]
+    return [m.float() for m in means], [s.float() for s in stds]
+
+
+@torch.no_grad()
+def cache_normal_features(model: RealNet, normal: NormalSet, batch_size: int) -> list[torch.Tensor]:
+    """Selected backbone features of every normal training image, computed once."""
+    parts: list[list[torch.Tensor]] = []
+    for batch in tqdm(_batches(list(range(len(normal.images))), batch_size), desc="normal features", leave=False):
+        parts.append(model.selected_features(to_tensor(normal.images[batch])))
+    return [torch.cat(layer) for layer in zip(*parts)]
+
+
+def _signature(config: DetectorConfig, fit: FitConfig, store: Path) -> dict:
+    return {"detector": asdict(config), "fit": asdict(fit), "shards": str(Path(store).resolve())}
+
+
+def fit_detector(
+    reader: DatasetReader,
+    category: str,
+    store_path: Path,
+    config: DetectorConfig,
+    fit: FitConfig,
+    output: Path,
+    *,
+    backbone_weights: Path | None = None,
+) -> FitResult:
+    """Train a detector for ``category`` on its normal images and the store's synthetic anomalies.
+
+    Progress is saved to ``output/training_state.pt`` after every epoch; a
+    later call with the same settings resumes from the last finished epoch.
+    """
+    output = Path(output)
+    started = time.perf_counter()
+    torch.manual_seed(fit.seed)
+    reader.check_category(category)
+    store = ShardStore(store_path)
+    if store.attrs.get("dataset") != reader.name:
+        raise ValueError(
+            f"shard store {store_path} was generated for dataset {store.attrs.get('dataset')!r}, not {reader.name!r}"
+        )
+    normal = load_normal_set(reader, category, config.image_size)
+    strength_range = None
+    if fit.strength_low is not None:
+        strength_range = (fit.strength_low, fit.strength_high)
+    pool = load_synthetic_pool(store.category(category), config.image_size, normal, strength_range)
+    logger.info("training %s/%s on %d normal images and %d stored anomalies",
+                reader.name, category, len(normal.images), len(pool))
+
+    model = RealNet(config, backbone_weights=backbone_weights)
+    optimizer = torch.optim.AdamW(
+        [p for name, p in model.named_parameters() if not name.startswith("backbone.")],
+        lr=fit.learning_rate, weight_decay=1e-5,
+    )
+    signature = _signature(model.config, fit, store_path)
+    state_path = output / STATE_FILE
+    start_epoch = 0
+    history: list[float] = []
+    rng = np.random.default_rng(fit.seed)
+    if state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        if state["signature"] != signature:
+            raise ValueError(
+                f"{output} holds a training run with other settings; choose another --output or delete {state_path}"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch = int(state["epoch"])
+        history = list(state["history"])
+        logger.info("resuming detector training at epoch %d of %d", start_epoch, fit.epochs)
+    elif config.afs_enabled:
+        model.set_afs_indices(run_afs(model, normal, pool, fit.batch_size, fit.afs_batches))
+    if start_epoch == 0:
+        model.set_feature_statistics(*feature_statistics(model, normal, fit.batch_size))
+
+    cached = cache_normal_features(model, normal, fit.batch_size)
+    epochs = tqdm(range(start_epoch, fit.epochs), initial=start_epoch, total=fit.epochs, desc="detector fit")
+    for epoch in epochs:
+        model.train()
+        losses = []
+        items = plan_epoch(rng, len(normal.images), len(pool), fit.synthetic_share)
+        batches = [b for b in _batches(items, fit.batch_size) if len(b) >= 2]
+        for batch in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False):
+            samples = [materialise(item, normal, pool) for item in batch]
+            images = to_tensor(np.stack([s[0] for s in samples]))
+            masks = torch.from_numpy(np.stack([s[1] for s in samples])).long()
+            normal_index = torch.tensor([s[2] for s in samples])
+            targets = [layer[normal_index] for layer in cached]
+            is_normal = torch.tensor([item.kind == "normal" for item in batch])
+            if is_normal.all():
+                features = targets
+            else:
+                # Normal items reuse their cached features; only composites go through the backbone.
+                features = [t.clone() for t in targets]
+                composite = (~is_normal).nonzero().flatten()
+                fresh = model.selected_features(images[composite])
+                for layer, values in zip(features, fresh):
+                    layer[composite] = values
+            output_ = model(images, features)
+            recon_loss = sum(F.mse_loss(r, t) for r, t in zip(output_.reconstructions, targets))
+            seg_loss = F.cross_entropy(output_.logits, masks)
+            loss = recon_loss + seg_loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        history.append(float(np.mean(losses)))
+        epochs.set_postfix(loss=f"{history[-1]:.4f}")
+        output.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {"signature": signature, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
+             "history": history},
+            state_path,
+        )
+
+    model.eval()
+    seconds = time.perf_counter() - started
+    save_checkpoint(model, output, {
+        "epochs": fit.epochs,
+        "loss_history": history,
+        "fit": asdict(fit),
+        "shards": str(store_path),
+        "shard_records": len(pool),
+        "normal_images": len(normal.images),
+        "model_hash": store.attrs.get("model_hash"),
+        "strength": store.attrs.get("generator", {}).get("strength"),
+        "seconds": round(seconds, 1),
+    })
+    logger.info("saved detector checkpoint to %s", output)
+    return FitResult(output, fit.epochs, history[-1] if history else float("nan"), seconds)
