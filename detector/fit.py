@@ -60,6 +60,7 @@ class FitResult:
     epochs: int
     final_loss: float
     seconds: float
+    model: RealNet
 
 
 def _batches(items: list, size: int) -> list[list]:
@@ -112,7 +113,9 @@ def cache_normal_features(model: RealNet, normal: NormalSet, batch_size: int) ->
 
 
 def _signature(config: DetectorConfig, fit: FitConfig, store: Path) -> dict:
-    return {"detector": asdict(config), "fit": asdict(fit), "shards": str(Path(store).resolve())}
+    # The epoch count is left out so that a finished run can be extended.
+    settings = {key: value for key, value in asdict(fit).items() if key != "epochs"}
+    return {"detector": asdict(config), "fit": settings, "shards": str(Path(store).resolve())}
 
 
 def fit_detector(
@@ -230,4 +233,4 @@ def fit_detector(
         "seconds": round(seconds, 1),
     })
     logger.info("saved detector checkpoint to %s", output)
-    return FitResult(output, fit.epochs, history[-1] if history else float("nan"), seconds)
+    return FitResult(output, fit.epochs, history[-1] if history else float("nan"), seconds, model)
