@@ -11,6 +11,7 @@ import click
 from shared.cli_support import configure_logging, report_user_errors
 from shared.datasets import DATASET_NAMES, open_dataset
 from shared.paths import DATA_ROOT_ENV, default_run_dir
+from shared.strength import parse_strength
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,11 @@ def main(verbose: bool) -> None:
               help=f"Folder of the dataset. Default: ${DATA_ROOT_ENV}.")
 @click.option("--category", "categories", multiple=True,
               help="Category to train; repeat for several (one model each). Default: all.")
-@click.option("--shards", type=click.Path(path_type=Path), default=None,
-              help="Zarr store from `synth generate`. Default: runs/<dataset>/synth/anomalies.zarr.")
+@click.option("--shards", default=None,
+              help="Synthetic anomalies: a Zarr store from `synth generate`, a folder from `synth export` or a "
+                   "Hub dataset id ORG/NAME. Default: runs/<dataset>/synth/anomalies.zarr.")
+@click.option("--strength", default=None,
+              help="Train only on records whose strength lies in A:B (a sub-range of the stored one).")
 @click.option("--backbone", default="tf_efficientnet_lite0", show_default=True,
               help="timm features_only backbone; tf_efficientnet_lite0 uses the embedded weights.")
 @click.option("--backbone-weights", type=click.Path(path_type=Path), default=None,
@@ -59,7 +63,7 @@ def main(verbose: bool) -> None:
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Checkpoint folder; one sub-folder per category. Default: runs/<dataset>/detector.")
 @report_user_errors
-def fit(dataset, data_root, categories, shards, backbone, backbone_weights, image_size, epochs, batch_size,
+def fit(dataset, data_root, categories, shards, strength, backbone, backbone_weights, image_size, epochs, batch_size,
         learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, seed, output) -> None:
     """Select features (AFS), then train reconstruction and residual selection (RRS); resumes if interrupted."""
     from detector.fit import FitConfig, fit_detector
@@ -71,7 +75,15 @@ def fit(dataset, data_root, categories, shards, backbone, backbone_weights, imag
     chosen = list(categories) or reader.categories
     shards = shards or default_run_dir("synth", dataset) / "anomalies.zarr"
     output = output or default_run_dir("detector", dataset)
-    fit_config = FitConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    low = high = None
+    if strength is not None:
+        try:
+            parsed = parse_strength(strength)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--strength") from error
+        low, high = parsed.low, parsed.high
+    fit_config = FitConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                           strength_low=low, strength_high=high)
     for category in chosen:
         config = DetectorConfig(
             dataset=dataset, category=category, backbone=backbone, image_size=image_size,

@@ -16,7 +16,7 @@ from shared.datasets.base import relative_to_root
 from shared.foreground import foreground_mask, rule_for
 from shared.imageio import load_rgb, resize_mask, resize_rgb
 from shared.perlin import perlin_mask
-from shared.shards import CategoryShards
+from shared.synthetic import SyntheticCategory
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class SyntheticPool:
 
 
 def load_synthetic_pool(
-    shards: CategoryShards, size: int, normal: NormalSet, strength_range: tuple[float, float] | None = None
+    shards: SyntheticCategory, size: int, normal: NormalSet, strength_range: tuple[float, float] | None = None
 ) -> SyntheticPool:
     """Read the complete records of a store category, checking they refer to the same normal images."""
     if shards.normal_images != normal.relative_paths:
@@ -90,7 +90,8 @@ def load_synthetic_pool(
         source_index.append(record.source_index)
         strength.append(record.strength)
     if not images:
-        raise ValueError(f"shard store category {shards.name} has no complete records to train on")
+        wanted = f" with strength in {strength_range[0]:g}:{strength_range[1]:g}" if strength_range else ""
+        raise ValueError(f"synthetic set category {shards.name} has no complete records{wanted} to train on")
     return SyntheticPool(np.stack(images), np.stack(masks), np.stack(sources), np.array(source_index),
                          np.array(strength, dtype=np.float32))
 

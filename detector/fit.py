@@ -25,7 +25,7 @@ from detector.data import (
 )
 from detector.model import DetectorConfig, RealNet
 from shared.datasets import DatasetReader
-from shared.shards import ShardStore
+from shared.synthetic import open_synthetic
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +112,16 @@ def cache_normal_features(model: RealNet, normal: NormalSet, batch_size: int) ->
     return [torch.cat(layer) for layer in zip(*parts)]
 
 
-def _signature(config: DetectorConfig, fit: FitConfig, store: Path) -> dict:
+def _signature(config: DetectorConfig, fit: FitConfig, store: str | Path) -> dict:
     # The epoch count is left out so that a finished run can be extended.
     settings = {key: value for key, value in asdict(fit).items() if key != "epochs"}
-    return {"detector": asdict(config), "fit": settings, "shards": str(Path(store).resolve())}
+    return {"detector": asdict(config), "fit": settings, "shards": str(store)}
 
 
 def fit_detector(
     reader: DatasetReader,
     category: str,
-    store_path: Path,
+    store_path: str | Path,
     config: DetectorConfig,
     fit: FitConfig,
     output: Path,
@@ -137,7 +137,7 @@ def fit_detector(
     started = time.perf_counter()
     torch.manual_seed(fit.seed)
     reader.check_category(category)
-    store = ShardStore(store_path)
+    store = open_synthetic(store_path)
     if store.attrs.get("dataset") != reader.name:
         raise ValueError(
             f"shard store {store_path} was generated for dataset {store.attrs.get('dataset')!r}, not {reader.name!r}"

@@ -12,8 +12,11 @@ import click
 
 from shared.datasets import DatasetLayoutError
 from shared.imageio import ImageReadError
+from shared.shards import ShardWriteError
 
-USER_ERRORS: tuple[type[BaseException], ...] = (DatasetLayoutError, ImageReadError, ValueError, FileNotFoundError)
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    DatasetLayoutError, ImageReadError, ShardWriteError, ValueError, FileNotFoundError,
+)
 
 
 def configure_logging(verbose: bool) -> None:

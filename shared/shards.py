@@ -8,6 +8,8 @@ Layout (Zarr v3): one group per category with fixed-size arrays
 - ``strength``, ``blend`` float32; ``source_index`` int64 (index into the
   category's normal training images); ``seed`` uint64; ``kind`` string
   (``sdas`` or ``texture``), one value per record
+- ``checksum`` string: SHA-256 of the record's arrays and fields, written
+  with the record so ``synth verify`` can detect later corruption
 - ``complete`` (n_shards,) bool: the marker of each finished shard
 
 Every array has chunks of one record and shards of ``records_per_shard``
@@ -19,6 +21,7 @@ configuration, diffusion model hash and package version.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +34,17 @@ from shared import __version__
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RECORD_ARRAYS = ("image", "mask", "source", "strength", "blend", "source_index", "seed", "kind")
 KINDS = ("sdas", "texture")
 
 
 class ShardStoreError(ValueError):
     """A shard store that is missing, incomplete or of another schema."""
+
+
+class ShardWriteError(OSError):
+    """A shard that could not be written, for example on a full disk."""
 
 
 @dataclass
@@ -94,6 +101,21 @@ class SyntheticRecord:
     kind: str
 
 
+def record_checksum(
+    image: np.ndarray, mask: np.ndarray, source: np.ndarray, strength: float, blend: float,
+    source_index: int, seed: int, kind: str,
+) -> str:
+    """SHA-256 over a record's pixels and fields, in a fixed byte order."""
+    digest = hashlib.sha256()
+    for array in (image, mask, source):
+        digest.update(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+    digest.update(np.asarray([strength, blend], dtype="<f4").tobytes())
+    digest.update(np.asarray([source_index], dtype="<i8").tobytes())
+    digest.update(np.asarray([seed], dtype="<u8").tobytes())
+    digest.update(str(kind).encode())
+    return digest.hexdigest()
+
+
 def shard_count(num_records: int, records_per_shard: int) -> int:
     return (num_records + records_per_shard - 1) // records_per_shard
 
@@ -146,6 +168,7 @@ def create_store(
             "source_index": ((count,), "int64"),
             "seed": ((count,), "uint64"),
             "kind": ((count,), str),
+            "checksum": ((count,), str),
         }
         for name, (shape, dtype) in spec.items():
             chunks = (1, *shape[1:])
@@ -170,10 +193,24 @@ def write_shard(path: Path, category: str, shard_index: int, batch: RecordBatch)
     if len(batch) != len(records):
         raise ValueError(f"shard {category}/{shard_index} holds {len(records)} records, got {len(batch)}")
     batch.validate(int(root.attrs["image_size"]))
+    checksums = np.array([
+        record_checksum(batch.image[i], batch.mask[i], batch.source[i], batch.strength[i], batch.blend[i],
+                        batch.source_index[i], batch.seed[i], batch.kind[i])
+        for i in range(len(batch))
+    ])
     window = slice(records.start, records.stop)
-    for name in RECORD_ARRAYS:
-        group[name][window] = getattr(batch, name)
-    group["complete"][shard_index] = True
+    try:
+        for name in RECORD_ARRAYS:
+            group[name][window] = getattr(batch, name)
+        group["checksum"][window] = checksums
+        group["complete"][shard_index] = True
+    except OSError as error:
+        done = int(np.asarray(group["complete"][:]).sum())
+        raise ShardWriteError(
+            f"cannot write shard {shard_index} of {category} to {path}: {error}. The {done} complete shards of "
+            f"{category} stay readable; free disk space or fix the permissions, then run the same command "
+            "again to write the missing shards"
+        ) from error
 
 
 def mark_finalized(path: Path) -> None:
@@ -230,7 +267,7 @@ class CategoryShards:
             for shard in self.complete_shards
             for index in shard_range(shard, self.num_records, records_per_shard)
         ]
-        self._arrays = {name: group[name] for name in RECORD_ARRAYS}
+        self._arrays = {name: group[name] for name in (*RECORD_ARRAYS, "checksum")}
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -123,6 +123,7 @@ def train(dataset, data_root, categories, preset, image_size, steps, batch_size,
 def generate(dataset, data_root, categories, model_dir, strength, num_samples, steps, seed, image_size,
              batch_size, records_per_shard, precision, output, overwrite) -> None:
     """Sample SDAS anomalies, compose them into normal images and write them to a Zarr store."""
+    import torch
     from accelerate import PartialState
 
     from synth.generate import GenerateConfig, generate as run_generate
@@ -137,7 +138,8 @@ def generate(dataset, data_root, categories, model_dir, strength, num_samples, s
     reader = open_dataset(dataset, data_root)
     chosen = _categories(reader, categories)
     output = output or default_run_dir("synth", dataset) / "anomalies.zarr"
-    state = PartialState()
+    # cpu=True is what makes a CPU-only `accelerate launch` form a real multi-process (gloo) group.
+    state = PartialState(cpu=not torch.cuda.is_available())
     result = run_generate(
         reader, chosen, model_dir, config, output, overwrite=overwrite,
         process_index=state.process_index, num_processes=state.num_processes,
@@ -146,6 +148,64 @@ def generate(dataset, data_root, categories, model_dir, strength, num_samples, s
     if state.is_main_process:
         total = sum(result.records.values())
         click.echo(f"wrote {total} records to {result.output} (strength {strength}, {steps} steps)")
+
+
+@main.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@report_user_errors
+def info(store, as_json) -> None:
+    """Print records per category, the strength histogram, the generator settings and the model hash."""
+    import json
+
+    from synth.info import format_summary, summarize_store
+
+    summary = summarize_store(store)
+    click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+
+
+@main.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@report_user_errors
+def verify(store) -> None:
+    """Check completeness, shapes, value ranges and checksums; exit 1 on any fault."""
+    from synth.verify import verify_store
+
+    faults = verify_store(store)
+    for fault in faults:
+        click.echo(f"FAULT {fault}")
+    if faults:
+        raise click.exceptions.Exit(1)
+    click.echo(f"{store}: OK")
+
+
+@main.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="Folder for the Hugging Face dataset.")
+@click.option("--repo-id", default="ORG/NAME", show_default=True, help="Dataset id shown in the card's loading example.")
+@report_user_errors
+def export(store, output, repo_id) -> None:
+    """Write the store as Parquet files with a dataset card, ready for the Hugging Face Hub."""
+    from synth.export import export_store
+
+    folder = export_store(store, output, repo_id=repo_id)
+    click.echo(f"exported {store} to {folder}")
+
+
+@main.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--repo-id", required=True, help="Hub dataset id, ORG/NAME.")
+@click.option("--private", is_flag=True, help="Create the dataset repository as private.")
+@report_user_errors
+def push(store, repo_id, private) -> None:
+    """Export the store and upload it to the Hugging Face Hub in a single commit."""
+    from synth.push import PushError, push_store
+
+    try:
+        url = push_store(store, repo_id, private=private)
+    except PushError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"pushed {store} to {url}")
 
 
 if __name__ == "__main__":

@@ -166,6 +166,15 @@ def _check_existing(output: Path, expected: dict) -> bool:
     return True
 
 
+def _create_store(path: Path, **kwargs) -> None:
+    try:
+        shards.create_store(path, **kwargs)
+    except OSError as error:
+        raise shards.ShardWriteError(
+            f"cannot create the shard store at {path}: {error}; choose a writable --output with free space"
+        ) from error
+
+
 def generate(
     reader: DatasetReader,
     categories: list[str],
@@ -205,7 +214,7 @@ def generate(
     if process_index == 0:
         exists = output.exists() and not overwrite and _check_existing(output, expected)
         if not exists:
-            shards.create_store(
+            _create_store(
                 output,
                 dataset=reader.name,
                 categories={category: config.num_samples for category in categories},

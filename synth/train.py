@@ -77,7 +77,8 @@ def train_diffusion(
     with the same settings continues from there.
     """
     output = Path(output)
-    accelerator = accelerator or Accelerator(mixed_precision=train.mixed_precision)
+    # cpu=True is what makes a CPU-only `accelerate launch` form a real multi-process (gloo) group.
+    accelerator = accelerator or Accelerator(mixed_precision=train.mixed_precision, cpu=not torch.cuda.is_available())
     set_seed(train.seed, device_specific=True)
 
     images, labels = load_normal_images(reader, categories, diffusion.image_size, diffusion.channels)
