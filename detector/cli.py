@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from shared.cli_support import configure_logging, report_user_errors
+from shared.cli_support import configure_logging, folder_layout_from_options, folder_options, report_user_errors
 from shared.datasets import DATASET_NAMES, open_dataset
 from shared.paths import DATA_ROOT_ENV, default_run_dir
 from shared.strength import parse_strength
@@ -62,14 +62,16 @@ def main(verbose: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Checkpoint folder; one sub-folder per category. Default: runs/<dataset>/detector.")
+@folder_options
 @report_user_errors
 def fit(dataset, data_root, categories, shards, strength, backbone, backbone_weights, image_size, epochs, batch_size,
-        learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, seed, output) -> None:
+        learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, seed, output, **folder) -> None:
     """Select features (AFS), then train reconstruction and residual selection (RRS); resumes if interrupted."""
     from detector.fit import FitConfig, fit_detector
     from detector.model import DetectorConfig
 
-    reader = open_dataset(dataset, data_root)
+    layout = folder_layout_from_options(**folder, category=categories[0] if dataset == "folder" and categories else None)
+    reader = open_dataset(dataset, data_root, layout)
     for category in categories:
         reader.check_category(category)
     chosen = list(categories) or reader.categories
@@ -106,15 +108,17 @@ def fit(dataset, data_root, categories, shards, strength, backbone, backbone_wei
 @click.option("--category", default=None, help="Category to test on. Default: the checkpoint's.")
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Images per forward pass.")
 @click.option("--output", type=click.Path(path_type=Path), default=None, help="Write the metrics to this JSON file.")
+@folder_options
 @report_user_errors
-def evaluate(checkpoint, dataset, data_root, category, batch_size, output) -> None:
+def evaluate(checkpoint, dataset, data_root, category, batch_size, output, **folder) -> None:
     """Compute image AUROC, pixel AUROC and AU-PRO@0.3 on the real test split."""
     from detector.checkpoint import find_checkpoints
     from detector.evaluate import evaluate_checkpoints, format_table
 
     checkpoints = find_checkpoints(checkpoint or default_run_dir("detector", dataset or "elpv"))
+    layout = folder_layout_from_options(**folder, category=category)
     report = evaluate_checkpoints(
-        checkpoints, lambda name: open_dataset(dataset or name, data_root), category, batch_size
+        checkpoints, lambda name: open_dataset(dataset or name, data_root, layout), category, batch_size
     )
     click.echo(format_table(report))
     if output:

@@ -37,12 +37,12 @@ class NormalSet:
     relative_paths: list[str]
 
 
-def load_normal_set(reader: DatasetReader, category: str, size: int) -> NormalSet:
+def load_normal_set(reader: DatasetReader, category: str, size: int, foreground: str | None = None) -> NormalSet:
     records = reader.normal_train(category)
     if not records:
         raise ValueError(f"category {category} of {reader.name} has no normal training images")
     root = getattr(reader, "root", None)
-    rule = rule_for(reader.name, category)
+    rule = rule_for(reader.name, category, foreground)
     images, foregrounds = [], []
     for record in tqdm(records, desc=f"loading {category}", leave=False):
         image = resize_rgb(load_rgb(record.image_path), size)

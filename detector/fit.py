@@ -142,7 +142,9 @@ def fit_detector(
         raise ValueError(
             f"shard store {store_path} was generated for dataset {store.attrs.get('dataset')!r}, not {reader.name!r}"
         )
-    normal = load_normal_set(reader, category, config.image_size)
+    # Re-compositions use the same foreground rule as the generator did.
+    foreground = (store.attrs.get("generator") or {}).get("foreground")
+    normal = load_normal_set(reader, category, config.image_size, foreground)
     strength_range = None
     if fit.strength_low is not None:
         strength_range = (fit.strength_low, fit.strength_high)

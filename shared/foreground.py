@@ -58,19 +58,44 @@ CATEGORY_RULES: dict[str, dict[str, ForegroundRule]] = {
         "toothbrush": ForegroundRule(channel="gray", polarity="bright", closing=7),
     },
     "mpdd": {
-        "metal_plate": ForegroundRule(channel="blue", polarity="dark", closing=9, opening=5),
+        "metal_plate": ForegroundRule(channel="red", polarity="dark", closing=9, opening=5),
         "bracket_black": ForegroundRule(channel="gray", polarity="dark"),
         "bracket_brown": ForegroundRule(channel="blue", polarity="dark"),
         "bracket_white": ForegroundRule(channel="gray", polarity="bright"),
         "connector": ForegroundRule(channel="auto", polarity="auto"),
         "tubes": ForegroundRule(channel="gray", polarity="dark"),
     },
+    "btad": {"01": FULL, "02": FULL, "03": AUTO},
+    "visa": {
+        "candle": ForegroundRule(channel="gray", polarity="bright", closing=9),
+        "capsules": AUTO, "cashew": AUTO, "chewinggum": AUTO, "fryum": AUTO,
+        "macaroni1": AUTO, "macaroni2": AUTO, "pipe_fryum": AUTO,
+        "pcb1": FULL, "pcb2": FULL, "pcb3": FULL, "pcb4": FULL,
+    },
     "elpv": {"cells": FULL},
 }
 
 
-def rule_for(dataset: str, category: str) -> ForegroundRule:
-    """Return the rule for a category, or the automatic rule when none is known."""
+def parse_rule(text: str) -> ForegroundRule:
+    """Parse ``auto``, ``full`` or ``METHOD:CHANNEL:POLARITY`` such as ``otsu:blue:dark``."""
+    if text == "auto":
+        return AUTO
+    if text == "full":
+        return FULL
+    parts = text.split(":")
+    methods, channels, polarities = ("otsu", "triangle"), ("gray", "red", "green", "blue", "auto"), ("bright", "dark", "auto")
+    if len(parts) != 3 or parts[0] not in methods or parts[1] not in channels or parts[2] not in polarities:
+        raise ValueError(
+            f"foreground rule {text!r} is invalid; use auto, full or METHOD:CHANNEL:POLARITY with METHOD in "
+            f"{'|'.join(methods)}, CHANNEL in {'|'.join(channels)}, POLARITY in {'|'.join(polarities)}"
+        )
+    return ForegroundRule(method=parts[0], channel=parts[1], polarity=parts[2])
+
+
+def rule_for(dataset: str, category: str, override: str | None = None) -> ForegroundRule:
+    """Return ``override`` when given, else the category's rule, else the automatic rule."""
+    if override:
+        return parse_rule(override)
     return CATEGORY_RULES.get(dataset, {}).get(category, AUTO)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from shared.cli_support import configure_logging, report_user_errors
+from shared.cli_support import configure_logging, folder_layout_from_options, folder_options, report_user_errors
 from shared.datasets import DATASET_NAMES, open_dataset
 from shared.paths import DATA_ROOT_ENV, default_run_dir
 from shared.strength import parse_strength
@@ -16,6 +16,12 @@ from shared.strength import parse_strength
 logger = logging.getLogger(__name__)
 
 DEFAULT_STRENGTH = "0.1:0.2"
+
+
+def _open(dataset, data_root, categories, folder):
+    """Open the dataset named by the options; ``folder`` holds the folder-layout options."""
+    layout = folder_layout_from_options(**folder, category=categories[0] if dataset == "folder" and categories else None)
+    return open_dataset(dataset, data_root, layout)
 
 
 def _categories(reader, requested: tuple[str, ...]) -> list[str]:
@@ -65,14 +71,16 @@ def main(verbose: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Model folder. Default: runs/<dataset>/synth/model.")
+@folder_options
 @report_user_errors
-def train(dataset, data_root, categories, preset, image_size, steps, batch_size, channels, seed, output) -> None:
+def train(dataset, data_root, categories, preset, image_size, steps, batch_size, channels, seed, output,
+          **folder) -> None:
     """Train the class-conditional DDPM on the normal training images; resumes an interrupted run."""
     from synth.config import PRESETS
     from synth.data import is_grayscale
     from synth.train import train_diffusion
 
-    reader = open_dataset(dataset, data_root)
+    reader = _open(dataset, data_root, categories, folder)
     chosen = _categories(reader, categories)
     settings = PRESETS[preset]
     diffusion = dataclasses.replace(settings.diffusion)
@@ -119,9 +127,18 @@ def train(dataset, data_root, categories, preset, image_size, steps, batch_size,
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Zarr store. Default: runs/<dataset>/synth/anomalies.zarr.")
 @click.option("--overwrite", is_flag=True, help="Delete an existing store and start afresh.")
+@click.option("--source", type=click.Choice(["sdas", "texture", "both"]), default="sdas", show_default=True,
+              help="Anomaly source: diffusion samples, augmented textures, or each with probability 1/2.")
+@click.option("--textures", type=click.Path(path_type=Path), default=None,
+              help="Folder of texture images (DTD style, searched recursively) for --source texture|both.")
+@click.option("--foreground", default=None,
+              help="Foreground rule: auto, full or METHOD:CHANNEL:POLARITY such as otsu:blue:dark. "
+                   "Default: the category's rule.")
+@folder_options
 @report_user_errors
 def generate(dataset, data_root, categories, model_dir, strength, num_samples, steps, seed, image_size,
-             batch_size, records_per_shard, precision, output, overwrite) -> None:
+             batch_size, records_per_shard, precision, output, overwrite, source, textures, foreground,
+             **folder) -> None:
     """Sample SDAS anomalies, compose them into normal images and write them to a Zarr store."""
     import torch
     from accelerate import PartialState
@@ -129,13 +146,22 @@ def generate(dataset, data_root, categories, model_dir, strength, num_samples, s
     from synth.generate import GenerateConfig, generate as run_generate
     from synth.model import load_model_info
 
+    from shared.foreground import parse_rule
+    from synth.textures import list_textures
+
+    if foreground:
+        parse_rule(foreground)
     config = GenerateConfig(
         strength=strength, num_samples=num_samples, steps=steps, seed=seed, image_size=image_size,
-        records_per_shard=records_per_shard, batch_size=batch_size, precision=precision,
+        records_per_shard=records_per_shard, batch_size=batch_size, precision=precision, source=source,
+        textures=str(Path(textures).resolve()) if textures else None, foreground=foreground,
     )
+    if textures:
+        list_textures(textures)
     model_dir = model_dir or default_run_dir("synth", dataset) / "model"
-    load_model_info(model_dir)
-    reader = open_dataset(dataset, data_root)
+    if source != "texture":
+        load_model_info(model_dir)
+    reader = _open(dataset, data_root, categories, folder)
     chosen = _categories(reader, categories)
     output = output or default_run_dir("synth", dataset) / "anomalies.zarr"
     # cpu=True is what makes a CPU-only `accelerate launch` form a real multi-process (gloo) group.
@@ -148,6 +174,34 @@ def generate(dataset, data_root, categories, model_dir, strength, num_samples, s
     if state.is_main_process:
         total = sum(result.records.values())
         click.echo(f"wrote {total} records to {result.output} (strength {strength}, {steps} steps)")
+
+
+@main.command()
+def datasets() -> None:
+    """List the supported datasets with their categories and expected layouts."""
+    from shared.datasets.catalog import format_catalog
+
+    click.echo(format_catalog())
+
+
+@main.command()
+@dataset_option
+@data_root_option
+@category_option
+@click.option("--foreground", default=None, help="Rule to show instead of the category's: auto, full or METHOD:CHANNEL:POLARITY.")
+@click.option("--count", type=int, default=8, show_default=True, help="Training images on the sheet.")
+@click.option("--size", type=int, default=192, show_default=True, help="Tile size in pixels.")
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@folder_options
+@report_user_errors
+def masks(dataset, data_root, categories, foreground, count, size, output, **folder) -> None:
+    """Write a contact sheet of training images with their foreground masks overlaid."""
+    from synth.contact_sheet import foreground_sheet
+
+    reader = _open(dataset, data_root, categories, folder)
+    chosen = _categories(reader, categories)
+    foreground_sheet(reader, chosen, output, count=count, size=size, override=foreground)
+    click.echo(f"wrote {output}")
 
 
 @main.command()

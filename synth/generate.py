@@ -24,6 +24,7 @@ from shared.strength import StrengthRange
 from synth.data import from_model_tensor
 from synth.model import load_model, model_hash
 from synth.sampler import SDASScheduler
+from synth.textures import list_textures, texture_source
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,12 @@ class GenerateConfig:
     batch_size: int = 8
     blend_low: float = 0.5
     blend_high: float = 1.0
+    texture_blend_low: float = 0.2
+    texture_blend_high: float = 1.0
     precision: str = "bf16"
+    source: str = "sdas"
+    textures: str | None = None
+    foreground: str | None = None
 
     def __post_init__(self) -> None:
         if self.num_samples < 1:
@@ -58,6 +64,10 @@ class GenerateConfig:
             raise ValueError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.precision not in ("bf16", "fp32"):
             raise ValueError(f"precision must be bf16 or fp32, got {self.precision!r}")
+        if self.source not in ("sdas", "texture", "both"):
+            raise ValueError(f"--source must be sdas, texture or both, got {self.source!r}")
+        if self.source != "sdas" and not self.textures:
+            raise ValueError(f"--source {self.source} needs --textures DIR, a folder of texture images such as DTD")
 
     def to_attributes(self) -> dict:
         data = asdict(self)
@@ -72,10 +82,12 @@ class RecordPlan:
     category: str
     index: int
     seed: int
+    kind: str
     strength: float
     blend: float
     source_index: int
     mask_seed: int
+    texture_index: int
 
 
 def record_seed(base_seed: int, category: str, index: int) -> int:
@@ -84,17 +96,30 @@ def record_seed(base_seed: int, category: str, index: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0])
 
 
-def plan_record(config: GenerateConfig, category: str, index: int, num_normal: int) -> RecordPlan:
+def plan_record(config: GenerateConfig, category: str, index: int, num_normal: int, num_textures: int = 0) -> RecordPlan:
     seed = record_seed(config.seed, category, index)
     rng = np.random.default_rng(seed)
+    if config.source == "both":
+        kind = "sdas" if rng.random() < 0.5 else "texture"
+    else:
+        kind = config.source
+    strength = float(rng.uniform(config.strength.low, config.strength.high))
+    if kind == "sdas":
+        blend = float(rng.uniform(config.blend_low, config.blend_high))
+    else:
+        # Texture records carry no diffusion strength.
+        strength = 0.0
+        blend = float(rng.uniform(config.texture_blend_low, config.texture_blend_high))
     return RecordPlan(
         category=category,
         index=index,
         seed=seed,
-        strength=float(rng.uniform(config.strength.low, config.strength.high)),
-        blend=float(rng.uniform(config.blend_low, config.blend_high)),
+        kind=kind,
+        strength=strength,
+        blend=blend,
         source_index=int(rng.integers(0, num_normal)),
         mask_seed=int(rng.integers(0, 2**63)),
+        texture_index=int(rng.integers(0, num_textures)) if num_textures else -1,
     )
 
 
@@ -166,6 +191,13 @@ def _check_existing(output: Path, expected: dict) -> bool:
     return True
 
 
+def _diffusion_summary(info) -> dict | None:
+    if info is None:
+        return None
+    return {"train_steps": info.train_steps, "image_size": info.diffusion.image_size,
+            "channels": info.diffusion.channels, "variance_type": info.diffusion.variance_type}
+
+
 def _create_store(path: Path, **kwargs) -> None:
     try:
         shards.create_store(path, **kwargs)
@@ -193,22 +225,24 @@ def generate(
     its ``process_index``; complete shards of an earlier run with the same
     settings are kept.
     """
-    unet, info = load_model(model_dir)
-    unknown = [c for c in categories if c not in info.categories]
-    if unknown:
-        raise ValueError(
-            f"the diffusion model in {model_dir} was trained on {info.categories}, not on {unknown}; "
-            f"train it with `synth train --category ...`"
-        )
-    diffusion = info.diffusion
-    scheduler = SDASScheduler.from_config(diffusion, config.steps)
+    unet = info = scheduler = None
+    if config.source != "texture":
+        unet, info = load_model(model_dir)
+        unknown = [c for c in categories if c not in info.categories]
+        if unknown:
+            raise ValueError(
+                f"the diffusion model in {model_dir} was trained on {info.categories}, not on {unknown}; "
+                f"train it with `synth train --category ...`"
+            )
+        scheduler = SDASScheduler.from_config(info.diffusion, config.steps)
+    textures = list_textures(Path(config.textures)) if config.source != "sdas" else []
     normal = {category: reader.normal_train(category) for category in categories}
     root = getattr(reader, "root", Path("."))
     expected = {
         "dataset": reader.name,
         "categories": categories,
         "generator": config.to_attributes(),
-        "model_hash": model_hash(model_dir),
+        "model_hash": model_hash(model_dir) if info is not None else None,
     }
 
     if process_index == 0:
@@ -221,9 +255,7 @@ def generate(
                 normal_images={c: [relative_to_root(r.image_path, root) for r in normal[c]] for c in categories},
                 image_size=config.image_size,
                 records_per_shard=config.records_per_shard,
-                attributes={**expected, "diffusion": {"train_steps": info.train_steps, "image_size": diffusion.image_size,
-                                                      "channels": diffusion.channels,
-                                                      "variance_type": diffusion.variance_type}},
+                attributes={**expected, "diffusion": _diffusion_summary(info)},
             )
     wait_for_everyone()
     store = shards.ShardStore(output)
@@ -245,31 +277,39 @@ def generate(
         key = (category, index)
         if key not in rule_cache:
             image = resize_rgb(load_rgb(normal[category][index].image_path), config.image_size)
-            rule_cache[key] = (image, foreground_mask(image, rule_for(reader.name, category)))
+            rule = rule_for(reader.name, category, config.foreground)
+            rule_cache[key] = (image, foreground_mask(image, rule))
         return rule_cache[key]
 
     progress = tqdm(total=sum(len(shards.shard_range(s, config.num_samples, config.records_per_shard))
                               for _, s in jobs), desc="synth generate", disable=process_index != 0)
     for category, shard_index in jobs:
-        label = info.categories.index(category)
+        label = info.categories.index(category) if info is not None else 0
         plans = [
-            plan_record(config, category, index, len(normal[category]))
+            plan_record(config, category, index, len(normal[category]), len(textures))
             for index in shards.shard_range(shard_index, config.num_samples, config.records_per_shard)
         ]
-        sources = []
-        for start in range(0, len(plans), config.batch_size):
-            batch = plans[start : start + config.batch_size]
+        sources: dict[int, np.ndarray] = {}
+        diffusion_plans = [plan for plan in plans if plan.kind == "sdas"]
+        for start in range(0, len(diffusion_plans), config.batch_size):
+            batch = diffusion_plans[start : start + config.batch_size]
             samples = sample_sdas(
                 unet, scheduler, batch, torch.full((len(batch),), label, dtype=torch.long),
-                diffusion.channels, diffusion.image_size, config.precision,
+                info.diffusion.channels, info.diffusion.image_size, config.precision,
             )
-            sources.extend(from_model_tensor(samples))
+            for plan, sample in zip(batch, from_model_tensor(samples)):
+                sources[plan.index] = resize_rgb(sample, config.image_size)
             progress.update(len(batch))
+        for plan in plans:
+            if plan.kind == "texture":
+                texture_rng = np.random.default_rng([plan.seed, 1])
+                sources[plan.index] = texture_source(textures[plan.texture_index], config.image_size, texture_rng)
+                progress.update(1)
 
         images, masks, resized_sources = [], [], []
-        for plan, source in zip(plans, sources):
+        for plan in plans:
             base, foreground = normal_image(category, plan.source_index)
-            source = resize_rgb(source, config.image_size)
+            source = sources[plan.index]
             mask = anomaly_mask(foreground, np.random.default_rng(plan.mask_seed))
             images.append(compose_anomaly(base, source, mask, plan.blend))
             masks.append(mask.astype(np.uint8) * 255)
@@ -285,7 +325,7 @@ def generate(
                 blend=np.array([p.blend for p in plans], dtype=np.float32),
                 source_index=np.array([p.source_index for p in plans], dtype=np.int64),
                 seed=np.array([p.seed for p in plans], dtype=np.uint64),
-                kind=np.array(["sdas"] * len(plans)),
+                kind=np.array([p.kind for p in plans]),
             ),
         )
     progress.close()

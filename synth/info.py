@@ -30,6 +30,9 @@ def summarize_store(path: Path) -> dict:
     for name in store.categories:
         category = store.category(name)
         strengths = category.column("strength") if len(category) else np.zeros(0)
+        if len(category):
+            # Texture records carry no diffusion strength, so the histogram covers SDAS records only.
+            strengths = strengths[category.column("kind") == "sdas"]
         all_strengths.append(strengths)
         kinds, kind_counts = np.unique(category.column("kind"), return_counts=True) if len(category) else ([], [])
         categories[name] = {

@@ -43,7 +43,7 @@ def verify_store(path: Path) -> list[str]:
                 faults.append(f"{where}: mask values other than 0 and 255")
             if not raw_mask.any():
                 faults.append(f"{where}: empty mask")
-            if not low - 1e-6 <= record.strength <= high + 1e-6:
+            if record.kind == "sdas" and not low - 1e-6 <= record.strength <= high + 1e-6:
                 faults.append(f"{where}: strength {record.strength:.4f} outside the recorded range {low}:{high}")
             if not 0.0 <= record.blend <= 1.0:
                 faults.append(f"{where}: blend factor {record.blend} outside [0, 1]")

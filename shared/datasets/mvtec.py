@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.datasets.base import DatasetLayoutError, DatasetReader, ImageRecord, Split
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+from shared.datasets.pairing import check_mask_sizes, check_orphan_masks, list_images, require_records
 
 MVTEC_CATEGORIES = (
     "bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather", "metal_nut",
@@ -23,14 +22,11 @@ LAYOUT_HELP = """expected layout:
   <data-root>/<category>/ground_truth/<defect>/<name>_mask.png"""
 
 
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 class MVTecReader(DatasetReader):
     """MVTec-AD style dataset: ``<category>/{train,test,ground_truth}``."""
 
     has_masks = True
+    layout_help = LAYOUT_HELP
 
     def __init__(self, root: Path, name: str = "mvtec") -> None:
         self.root = Path(root)
@@ -55,9 +51,10 @@ class MVTecReader(DatasetReader):
         if not split_dir.is_dir():
             raise DatasetLayoutError(f"missing folder {split_dir}\n{LAYOUT_HELP}")
         records: list[ImageRecord] = []
+        used_masks: dict[str, set[Path]] = {}
         for defect_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
             defect = defect_dir.name
-            for image_path in _images_in(defect_dir):
+            for image_path in list_images(defect_dir):
                 if defect == "good":
                     records.append(ImageRecord(image_path, category, split, 0, None, "good"))
                     continue
@@ -66,7 +63,11 @@ class MVTecReader(DatasetReader):
                     raise DatasetLayoutError(
                         f"defective image {image_path} has no mask; expected {mask_path}"
                     )
+                used_masks.setdefault(defect, set()).add(mask_path)
                 records.append(ImageRecord(image_path, category, split, 1, mask_path, defect))
-        if not records:
-            raise DatasetLayoutError(f"no images in {split_dir}\n{LAYOUT_HELP}")
+        require_records(records, split_dir, LAYOUT_HELP)
+        if split == "test":
+            for defect, used in used_masks.items():
+                check_orphan_masks(self.root / category / "ground_truth" / defect, used)
+            check_mask_sizes(records)
         return records

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from shared.compose import compose_anomaly
 from shared.foreground import FULL, foreground_mask, rule_for
@@ -29,6 +30,32 @@ def test_compose_changes_only_masked_pixels():
     assert np.array_equal(composite[~mask], image[~mask])
     expected = np.round(0.7 * source[mask].astype(float) + 0.3 * image[mask].astype(float))
     assert np.abs(composite[mask].astype(float) - expected).max() <= 1
+
+
+# Plate outlines labelled by hand on the 512x512 training images, as (x, y) corners.
+PLATE_POLYGONS = {
+    "000": [(122, 98), (420, 186), (375, 416), (52, 308)],
+    "010": [(122, 130), (318, 50), (345, 75), (435, 398), (202, 426)],
+    "020": [(71, 152), (286, 74), (398, 328), (179, 440)],
+    "030": [(82, 125), (385, 110), (418, 130), (448, 348), (102, 390)],
+    "040": [(113, 92), (443, 155), (423, 410), (63, 374)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLATE_POLYGONS))
+def test_foreground_inside_labelled_plate(metal_plate, name):
+    from skimage.draw import polygon
+
+    image = load_rgb(metal_plate / "train" / "good" / f"{name}.png")
+    mask = foreground_mask(image, rule_for("mpdd", "metal_plate"))
+    corners = np.array(PLATE_POLYGONS[name])
+    plate = np.zeros(mask.shape, dtype=bool)
+    rows, columns = polygon(corners[:, 1], corners[:, 0], shape=mask.shape)
+    plate[rows, columns] = True
+    inside = (mask & plate).sum() / mask.sum()
+    assert inside > 0.9
+    # The mask also covers most of the plate, not just a sliver of it.
+    assert (mask & plate).sum() / plate.sum() > 0.7
 
 
 def test_foreground_metal_plate_avoids_background(metal_plate):
