@@ -17,7 +17,7 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/synth train
 	$(BIN)/synth generate
-	$(BIN)/detector fit
+	$(BIN)/detector fit --epochs 4
 	$(BIN)/detector evaluate --output runs/elpv/metrics.json
 
 test: install

@@ -1,7 +1,8 @@
 """Self-describing detector checkpoints: ``config.json`` plus ``model.safetensors``.
 
-``config.json`` holds the detector configuration, the AFS channel indices in
-readable form and a summary of training; ``model.safetensors`` holds every
+``config.json`` contains the detector configuration, the AFS channel indices in
+readable form, the decision thresholds calibrated on held-back training data
+and a summary of training; ``model.safetensors`` contains every
 weight, the backbone's included, so a checkpoint loads without the network.
 """
 
@@ -25,7 +26,8 @@ class CheckpointError(FileNotFoundError):
     """A checkpoint folder that is missing or unreadable."""
 
 
-def save_checkpoint(model: RealNet, folder: Path, training: dict[str, Any]) -> None:
+def save_checkpoint(model: RealNet, folder: Path, training: dict[str, Any],
+                    thresholds: dict[str, Any] | None = None) -> None:
     """Write the model's weights and configuration to ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -35,6 +37,7 @@ def save_checkpoint(model: RealNet, folder: Path, training: dict[str, Any]) -> N
         "model": "RealNet",
         "config": {key: list(value) if isinstance(value, tuple) else value for key, value in config.items()},
         "afs_indices": [index.tolist() for index in model.afs_indices],
+        "thresholds": thresholds,
         "training": training,
     }
     state = {key: value.detach().contiguous() for key, value in model.state_dict().items()}

@@ -108,23 +108,80 @@ def fit(dataset, data_root, categories, shards, strength, backbone, backbone_wei
 @click.option("--category", default=None, help="Category to test on. Default: the checkpoint's.")
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Images per forward pass.")
 @click.option("--output", type=click.Path(path_type=Path), default=None, help="Write the metrics to this JSON file.")
+@click.option("--report", type=click.Path(path_type=Path), default=None,
+              help="Folder for an HTML report with curves and example heatmaps.")
 @folder_options
 @report_user_errors
-def evaluate(checkpoint, dataset, data_root, category, batch_size, output, **folder) -> None:
+def evaluate(checkpoint, dataset, data_root, category, batch_size, output, report, **folder) -> None:
     """Compute image AUROC, pixel AUROC and AU-PRO@0.3 on the real test split."""
     from detector.checkpoint import find_checkpoints
     from detector.evaluate import evaluate_checkpoints, format_table
 
     checkpoints = find_checkpoints(checkpoint or default_run_dir("detector", dataset or "elpv"))
     layout = folder_layout_from_options(**folder, category=category)
-    report = evaluate_checkpoints(
-        checkpoints, lambda name: open_dataset(dataset or name, data_root, layout), category, batch_size
+    evaluations: dict = {}
+    metrics = evaluate_checkpoints(
+        checkpoints, lambda name: open_dataset(dataset or name, data_root, layout), category, batch_size,
+        evaluations if report else None,
     )
-    click.echo(format_table(report))
+    click.echo(format_table(metrics))
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(report, indent=2) + "\n")
+        output.write_text(json.dumps(metrics, indent=2) + "\n")
         click.echo(f"metrics written to {output}")
+    if report:
+        from detector.report import write_report
+
+        page = write_report(metrics, evaluations, report)
+        click.echo(f"report written to {page}")
+
+
+@main.command()
+@click.option("--checkpoint", type=click.Path(path_type=Path), required=True, help="Checkpoint folder of one category.")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--output", type=click.Path(path_type=Path), default=Path("runs/predictions"), show_default=True,
+              help="Folder for predictions.csv, predictions.jsonl, heatmaps/ and masks/.")
+@click.option("--threshold", default="auto", show_default=True,
+              help="Score at or above which an image is anomalous; auto uses the calibrated thresholds.")
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Images per forward pass.")
+@report_user_errors
+def predict(checkpoint, inputs, output, threshold, batch_size) -> None:
+    """Score images (files, directories or globs) and write heatmaps, masks and a verdict per image."""
+    from detector.api import Detector
+    from detector.predict import expand_inputs, predict_files
+
+    detector = Detector.load(checkpoint)
+    if threshold == "auto":
+        if detector.image_threshold is None:
+            raise click.BadParameter("this checkpoint has no calibrated threshold; pass a number", param_hint="--threshold")
+        image_threshold, pixel_threshold = detector.image_threshold, detector.pixel_threshold
+    else:
+        try:
+            image_threshold = pixel_threshold = float(threshold)
+        except ValueError:
+            raise click.BadParameter(f"{threshold!r} is neither auto nor a number", param_hint="--threshold") from None
+    paths = expand_inputs(list(inputs))
+    summary = predict_files(detector, paths, output, threshold=image_threshold, pixel_threshold=pixel_threshold,
+                            batch_size=batch_size)
+    click.echo(f"{summary.rows} images: {summary.anomalous} anomalous, {summary.failed} failed "
+               f"(threshold {summary.threshold:.4f}); results in {output}")
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
+@main.command(name="export")
+@click.option("--checkpoint", type=click.Path(path_type=Path), required=True, help="Checkpoint folder of one category.")
+@click.option("--format", "export_format", type=click.Choice(["onnx"]), default="onnx", show_default=True,
+              help="Export format.")
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="File to write, such as model.onnx.")
+@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset version.")
+@report_user_errors
+def export_model(checkpoint, export_format, output, opset) -> None:
+    """Export the whole inference path (backbone to anomaly map and score) with a dynamic batch size."""
+    from detector.onnx_export import export_onnx
+
+    export_onnx(checkpoint, output, opset)
+    click.echo(f"exported {checkpoint} to {output} (input 'images': N x 3 x S x S RGB in [0, 1])")
 
 
 if __name__ == "__main__":

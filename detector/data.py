@@ -105,24 +105,59 @@ class Item:
     blend: float = 1.0
 
 
-def plan_epoch(rng: np.random.Generator, num_normal: int, num_stored: int, synthetic_share: float = 0.5) -> list[Item]:
-    """Plan one epoch: every normal image once plus as many synthetic items (about half the batch).
+def plan_epoch(
+    rng: np.random.Generator, normal_indices: list[int], stored_indices: list[int], synthetic_share: float = 0.5
+) -> list[Item]:
+    """Plan one epoch: every training normal image once plus synthetic items (``synthetic_share`` of all).
 
     Synthetic items alternate between stored pairs and re-compositions of a
-    stored source into a random normal image with a fresh Perlin mask and
-    blend factor ``beta ~ U(0.5, 1)``.
+    stored source into a random training normal image with a fresh Perlin
+    mask and blend factor ``beta ~ U(0.5, 1)``.
     """
-    items = [Item("normal", i, i) for i in range(num_normal)]
-    num_synthetic = int(round(num_normal * synthetic_share / (1.0 - synthetic_share)))
+    items = [Item("normal", i, i) for i in normal_indices]
+    num_synthetic = int(round(len(normal_indices) * synthetic_share / (1.0 - synthetic_share)))
     for position in range(num_synthetic):
-        stored = int(rng.integers(0, num_stored))
+        stored = int(rng.choice(stored_indices))
         if position % 2 == 0:
             items.append(Item("stored", stored, -1))
         else:
-            items.append(Item("recomposed", stored, int(rng.integers(0, num_normal)),
+            items.append(Item("recomposed", stored, int(rng.choice(normal_indices)),
                               int(rng.integers(0, 2**63)), float(rng.uniform(0.5, 1.0))))
     order = rng.permutation(len(items))
     return [items[i] for i in order]
+
+
+@dataclass(frozen=True)
+class HoldOut:
+    """Indices used for training and those kept back for threshold calibration."""
+
+    train_normal: list[int]
+    held_normal: list[int]
+    train_stored: list[int]
+    held_stored: list[int]
+
+
+def split_hold_out(num_normal: int, stored_source_index: np.ndarray, fraction: float, seed: int) -> HoldOut:
+    """Keep back ``fraction`` of the normal images and of the stored records.
+
+    Stored records composed on a held-back normal image are held back too, so
+    no held-back normal image is seen in training, not even as a background.
+    With fewer than 10 normal images or 4 records nothing is held back.
+    """
+    everything = HoldOut(list(range(num_normal)), [], list(range(len(stored_source_index))), [])
+    if fraction <= 0 or num_normal < 10 or len(stored_source_index) < 4:
+        return everything
+    rng = np.random.default_rng([seed, 7])
+    held_normal = sorted(rng.permutation(num_normal)[: max(2, round(fraction * num_normal))].tolist())
+    on_held = np.isin(stored_source_index, held_normal)
+    remaining = np.flatnonzero(~on_held)
+    extra = rng.permutation(remaining)[: max(0, round(fraction * len(stored_source_index)) - int(on_held.sum()))]
+    held_stored = sorted(set(np.flatnonzero(on_held).tolist()) | set(extra.tolist()))
+    train_stored = [i for i in range(len(stored_source_index)) if i not in set(held_stored)]
+    if not train_stored or not held_stored:
+        return everything
+    train_normal = [i for i in range(num_normal) if i not in set(held_normal)]
+    return HoldOut(train_normal, held_normal, train_stored, held_stored)
 
 
 def materialise(item: Item, normal: NormalSet, pool: SyntheticPool) -> tuple[np.ndarray, np.ndarray, int]:

@@ -13,14 +13,17 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from detector.afs import channel_errors, select_channels
+from detector.calibration import calibrate
 from detector.checkpoint import save_checkpoint
 from detector.data import (
+    HoldOut,
     NormalSet,
     SyntheticPool,
     load_normal_set,
     load_synthetic_pool,
     materialise,
     plan_epoch,
+    split_hold_out,
     to_tensor,
 )
 from detector.model import DetectorConfig, RealNet
@@ -41,6 +44,8 @@ class FitConfig:
     learning_rate: float = 5e-4
     afs_batches: int = 64
     synthetic_share: float = 0.5
+    holdout_fraction: float = 0.1
+    false_positive_rate: float = 0.01
     seed: int = 0
     strength_low: float | None = None
     strength_high: float | None = None
@@ -68,11 +73,11 @@ def _batches(items: list, size: int) -> list[list]:
 
 
 @torch.no_grad()
-def run_afs(model: RealNet, normal: NormalSet, pool: SyntheticPool, batch_size: int, max_batches: int) -> list[torch.Tensor]:
-    """Select channels with AFS over up to ``max_batches`` batches of stored synthetic pairs."""
+def run_afs(model: RealNet, normal: NormalSet, pool: SyntheticPool, batch_size: int, max_batches: int,
+            indices: list[int]) -> list[torch.Tensor]:
+    """Select channels with AFS over up to ``max_batches`` batches of the stored pairs at ``indices``."""
     sums: list[torch.Tensor] | None = None
-    order = np.arange(len(pool))
-    batches = _batches(order.tolist(), batch_size)[:max_batches]
+    batches = _batches(list(indices), batch_size)[:max_batches]
     for batch in tqdm(batches, desc="AFS", leave=False):
         anomalous = model.backbone_features(to_tensor(pool.images[batch]))
         normal_images = normal.images[pool.source_index[batch]]
@@ -85,11 +90,12 @@ def run_afs(model: RealNet, normal: NormalSet, pool: SyntheticPool, batch_size: 
 
 
 @torch.no_grad()
-def feature_statistics(model: RealNet, normal: NormalSet, batch_size: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Per-channel mean and standard deviation of the selected features over the normal images."""
+def feature_statistics(model: RealNet, normal: NormalSet, batch_size: int,
+                       indices: list[int]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per-channel mean and standard deviation of the selected features over the normal images at ``indices``."""
     sums = squares = None
     count = 0
-    for batch in _batches(list(range(len(normal.images))), batch_size):
+    for batch in _batches(list(indices), batch_size):
         layers = [f.double() for f in model.raw_selected_features(to_tensor(normal.images[batch]))]
         batch_sums = [f.sum(dim=(0, 2, 3)) for f in layers]
         batch_squares = [(f**2).sum(dim=(0, 2, 3)) for f in layers]
@@ -110,6 +116,27 @@ def cache_normal_features(model: RealNet, normal: NormalSet, batch_size: int) ->
     for batch in tqdm(_batches(list(range(len(normal.images))), batch_size), desc="normal features", leave=False):
         parts.append(model.selected_features(to_tensor(normal.images[batch])))
     return [torch.cat(layer) for layer in zip(*parts)]
+
+
+@torch.no_grad()
+def calibrate_thresholds(model: RealNet, normal: NormalSet, pool: SyntheticPool, hold_out: HoldOut,
+                         fit: FitConfig) -> dict:
+    """Image and pixel thresholds from the held-back normal images and stored records."""
+    def predict(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scores, maps = [], []
+        for start in range(0, len(images), fit.batch_size):
+            output = model(to_tensor(images[start : start + fit.batch_size]))
+            scores.append(output.score.numpy())
+            maps.append(output.anomaly_map.numpy())
+        return np.concatenate(scores), np.concatenate(maps)
+
+    normal_scores, normal_maps = predict(normal.images[hold_out.held_normal])
+    anomalous_scores, anomalous_maps = predict(pool.images[hold_out.held_stored])
+    thresholds = calibrate(normal_scores, anomalous_scores, anomalous_maps, pool.masks[hold_out.held_stored],
+                           normal_maps, fit.false_positive_rate)
+    logger.info("calibrated thresholds: image %.4f (F1 %.3f), pixel %.4f (F1 %.3f)", thresholds["image"],
+                thresholds["image_f1"], thresholds["pixel"], thresholds["pixel_f1"])
+    return thresholds
 
 
 def _signature(config: DetectorConfig, fit: FitConfig, store: str | Path) -> dict:
@@ -152,6 +179,9 @@ def fit_detector(
     logger.info("training %s/%s on %d normal images and %d stored anomalies",
                 reader.name, category, len(normal.images), len(pool))
 
+    hold_out = split_hold_out(len(normal.images), pool.source_index, fit.holdout_fraction, fit.seed)
+    if not hold_out.held_normal:
+        logger.warning("too few images to hold any back: the checkpoint gets no calibrated thresholds")
     model = RealNet(config, backbone_weights=backbone_weights)
     optimizer = torch.optim.AdamW(
         [p for name, p in model.named_parameters() if not name.startswith("backbone.")],
@@ -166,7 +196,7 @@ def fit_detector(
         state = torch.load(state_path, map_location="cpu", weights_only=False)
         if state["signature"] != signature:
             raise ValueError(
-                f"{output} holds a training run with other settings; choose another --output or delete {state_path}"
+                f"{output} contains a training run with other settings; choose another --output or delete {state_path}"
             )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -176,16 +206,16 @@ def fit_detector(
         history = list(state["history"])
         logger.info("resuming detector training at epoch %d of %d", start_epoch, fit.epochs)
     elif config.afs_enabled:
-        model.set_afs_indices(run_afs(model, normal, pool, fit.batch_size, fit.afs_batches))
+        model.set_afs_indices(run_afs(model, normal, pool, fit.batch_size, fit.afs_batches, hold_out.train_stored))
     if start_epoch == 0:
-        model.set_feature_statistics(*feature_statistics(model, normal, fit.batch_size))
+        model.set_feature_statistics(*feature_statistics(model, normal, fit.batch_size, hold_out.train_normal))
 
     cached = cache_normal_features(model, normal, fit.batch_size)
     epochs = tqdm(range(start_epoch, fit.epochs), initial=start_epoch, total=fit.epochs, desc="detector fit")
     for epoch in epochs:
         model.train()
         losses = []
-        items = plan_epoch(rng, len(normal.images), len(pool), fit.synthetic_share)
+        items = plan_epoch(rng, hold_out.train_normal, hold_out.train_stored, fit.synthetic_share)
         batches = [b for b in _batches(items, fit.batch_size) if len(b) >= 2]
         for batch in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False):
             samples = [materialise(item, normal, pool) for item in batch]
@@ -222,14 +252,17 @@ def fit_detector(
         )
 
     model.eval()
+    thresholds = calibrate_thresholds(model, normal, pool, hold_out, fit) if hold_out.held_normal else None
     seconds = time.perf_counter() - started
-    save_checkpoint(model, output, {
+    save_checkpoint(model, output, thresholds=thresholds, training={
         "epochs": fit.epochs,
         "loss_history": history,
         "fit": asdict(fit),
         "shards": str(store_path),
         "shard_records": len(pool),
         "normal_images": len(normal.images),
+        "held_out_normal_images": [normal.relative_paths[i] for i in hold_out.held_normal],
+        "held_out_records": len(hold_out.held_stored),
         "model_hash": store.attrs.get("model_hash"),
         "strength": store.attrs.get("generator", {}).get("strength"),
         "seconds": round(seconds, 1),

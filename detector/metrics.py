@@ -87,3 +87,31 @@ def aupro(anomaly_maps: np.ndarray, ground_truth: np.ndarray, limit: float = PRO
         x = np.r_[x, limit]
         y = np.r_[y, y_limit]
     return float(np.trapezoid(y, x) / limit)
+
+
+def _ranked_counts(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative true and false positives at every distinct threshold, from the highest score down."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel().astype(bool)
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    last = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
+    true_positives = np.cumsum(labels[order])[last]
+    false_positives = np.cumsum(~labels[order])[last]
+    return sorted_scores[last], true_positives, false_positives
+
+
+def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct threshold, starting at (0, 0)."""
+    _, tp, fp = _ranked_counts(scores, labels)
+    return np.r_[0.0, fp / max(fp[-1], 1)], np.r_[0.0, tp / max(tp[-1], 1)]
+
+
+def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Average precision: the sum over thresholds of (recall step) x precision, as scikit-learn defines it."""
+    _, tp, fp = _ranked_counts(scores, labels)
+    if tp[-1] == 0:
+        raise ValueError("average precision needs at least one anomalous sample")
+    precision = tp / (tp + fp)
+    recall = tp / tp[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))

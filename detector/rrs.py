@@ -37,7 +37,14 @@ class ResidualSelection(nn.Module):
         return self.top_k * (2 if self.mode == "max_avg" else 1)
 
     def forward(self, residuals: torch.Tensor) -> torch.Tensor:
-        ranked = self.rank_norm(residuals)
+        if self.training:
+            ranked = self.rank_norm(residuals)
+        else:
+            # The same normalisation as the BatchNorm in eval mode, written out so ONNX export
+            # does not need the channel count of the concatenated stack.
+            mean = self.rank_norm.running_mean[None, :, None, None]
+            scale = torch.rsqrt(self.rank_norm.running_var + self.rank_norm.eps)[None, :, None, None]
+            ranked = (residuals - mean) * scale
         picks = []
         if self.mode in ("max_avg", "max"):
             picks.append(torch.topk(ranked.amax(dim=(2, 3)), self.top_k, dim=1).indices)

@@ -245,7 +245,7 @@ class ShardStore:
     def category(self, name: str) -> CategoryShards:
         if name not in self.categories:
             raise ShardStoreError(
-                f"shard store {self.path} has no category {name!r}; it holds: {', '.join(self.categories)}"
+                f"shard store {self.path} has no category {name!r}; it contains: {', '.join(self.categories)}"
             )
         return CategoryShards(self.root[name], name, int(self.root.attrs["records_per_shard"]))
 

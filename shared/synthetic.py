@@ -102,7 +102,7 @@ class ExportedSet:
     def category(self, name: str) -> ExportedCategory:
         if name not in self._categories:
             raise ShardStoreError(
-                f"exported set {self.folder} has no category {name!r}; it holds: {', '.join(self.categories)}"
+                f"exported set {self.folder} has no category {name!r}; it contains: {', '.join(self.categories)}"
             )
         return ExportedCategory(self.folder, name, self._categories[name])
 

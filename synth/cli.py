@@ -19,7 +19,7 @@ DEFAULT_STRENGTH = "0.1:0.2"
 
 
 def _open(dataset, data_root, categories, folder):
-    """Open the dataset named by the options; ``folder`` holds the folder-layout options."""
+    """Open the dataset named by the options; ``folder`` contains the folder-layout options."""
     layout = folder_layout_from_options(**folder, category=categories[0] if dataset == "folder" and categories else None)
     return open_dataset(dataset, data_root, layout)
 
@@ -201,6 +201,21 @@ def masks(dataset, data_root, categories, foreground, count, size, output, **fol
     reader = _open(dataset, data_root, categories, folder)
     chosen = _categories(reader, categories)
     foreground_sheet(reader, chosen, output, count=count, size=size, override=foreground)
+    click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("store")
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@click.option("--category", default=None, help="Category to show. Default: the first.")
+@click.option("--buckets", type=int, default=4, show_default=True, help="Strength buckets (rows).")
+@click.option("--per-bucket", type=int, default=4, show_default=True, help="Records per bucket (columns).")
+@report_user_errors
+def preview(store, output, category, buckets, per_bucket) -> None:
+    """Draw records grouped into strength buckets: source, composite and mask for each."""
+    from synth.preview import preview_store
+
+    preview_store(store, output, category=category, buckets=buckets, per_bucket=per_bucket)
     click.echo(f"wrote {output}")
 
 

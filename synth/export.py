@@ -51,7 +51,7 @@ def _features():
 
 
 def size_category(count: int) -> str:
-    """The Hub's ``size_categories`` label for ``count`` records."""
+    """Return the Hub's ``size_categories`` label for ``count`` records."""
     for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
         if count < limit:
             return label

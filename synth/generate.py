@@ -91,7 +91,7 @@ class RecordPlan:
 
 
 def record_seed(base_seed: int, category: str, index: int) -> int:
-    """The 64-bit seed of record ``index`` of ``category``; independent of process count and batching."""
+    """Derive the 64-bit seed of record ``index`` of ``category``, independent of process count and batching."""
     sequence = np.random.SeedSequence([base_seed, zlib.crc32(category.encode()), index])
     return int(sequence.generate_state(1, dtype=np.uint64)[0])
 
@@ -174,7 +174,7 @@ class GenerateResult:
 
 
 def _check_existing(output: Path, expected: dict) -> bool:
-    """Return True when ``output`` holds a store made with ``expected`` settings."""
+    """Return True when ``output`` contains a store made with ``expected`` settings."""
     try:
         existing = shards.ShardStore(output).attrs
     except shards.ShardStoreError:

@@ -28,7 +28,7 @@ def hub_offline() -> bool:
 
 def push_store(store_path: Path, repo_id: str, *, private: bool = False, token: str | None = None,
                export_dir: Path | None = None) -> str:
-    """Export the store (unless ``export_dir`` holds an export) and upload it as a single commit.
+    """Export the store (unless ``export_dir`` contains an export) and upload it as a single commit.
 
     Returns the commit URL. The token comes from ``token``, ``HF_TOKEN`` or the
     saved ``huggingface-cli login``. A single commit means a failed upload

@@ -13,17 +13,17 @@ from shared.imageio import load_rgb
 
 
 class TextureSourceError(ValueError):
-    """A texture folder that is missing or holds no images."""
+    """A texture folder that is missing or contains no images."""
 
 
 def list_textures(folder: Path) -> list[Path]:
-    """All images under ``folder``, recursively, sorted; raises when there are none."""
+    """List all images under ``folder``, recursively and sorted; raise when there are none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise TextureSourceError(f"texture folder {folder} does not exist; pass a DTD-style folder with --textures DIR")
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
-        raise TextureSourceError(f"texture folder {folder} holds no images (.png, .jpg, .bmp, .tif)")
+        raise TextureSourceError(f"texture folder {folder} contains no images (.png, .jpg, .bmp, .tif)")
     return paths
 
 

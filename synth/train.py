@@ -106,7 +106,7 @@ def train_diffusion(
         state = json.loads(state_path.read_text())
         if state["signature"] != signature:
             raise ValueError(
-                f"{output} holds a training run with other settings:\n  stored: {state['signature']}\n"
+                f"{output} contains a training run with other settings:\n  stored: {state['signature']}\n"
                 f"  requested: {signature}\nchoose another --output or delete {checkpoint_dir}"
             )
         accelerator.load_state(str(checkpoint_dir))
@@ -117,7 +117,7 @@ def train_diffusion(
     terms = PosteriorTerms.from_betas(noise_scheduler.betas)
     learned = diffusion.variance_type == "learned_range"
     generator = torch.Generator().manual_seed(train.seed * 1000 + accelerator.process_index)
-    # Skip the random draws of finished steps so a resumed run sees fresh batches.
+    # Skip the random draws of finished steps so a resumed run draws fresh batches.
     for _ in range(start_step):
         torch.randint(0, len(images), (train.batch_size,), generator=generator)
 

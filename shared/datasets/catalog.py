@@ -68,7 +68,7 @@ def open_dataset(name: str, data_root: Path | None = None, folder_layout: Folder
 
 
 def format_catalog() -> str:
-    """The catalog as text: each dataset's categories and expected layout."""
+    """Format the catalog as text: each dataset's categories and expected layout."""
     blocks = []
     for entry in CATALOG.values():
         blocks.append(f"{entry.name}: {entry.description} (licence {entry.license})\n"

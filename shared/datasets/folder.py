@@ -30,7 +30,7 @@ LAYOUT_HELP = """expected settings (CLI options or a YAML/TOML file given with -
 
 @dataclass
 class FolderLayout:
-    """Where a user's images are; relative paths resolve against ``base``."""
+    """Locations of a user's images; relative paths resolve against the layout file's folder."""
 
     train_good: Path
     test_good: Path | None = None

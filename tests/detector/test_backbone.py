@@ -35,7 +35,11 @@ def test_weights_file_for_other_backbone(tmp_path):
 
 
 def test_offline_without_weights_is_clear(monkeypatch):
+    from huggingface_hub import constants
+
+    # huggingface_hub reads the variable at import, so set its constant too.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(BackboneError, match="--backbone-weights"):
         build_backbone("resnet18", (1, 2, 3))
 

@@ -81,3 +81,33 @@ def test_auroc_below_half_is_reported_as_is():
 def test_auroc_needs_both_classes():
     with pytest.raises(ValueError, match="both classes"):
         auroc(np.array([0.1, 0.2]), np.array([1, 1]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_average_precision_matches_sklearn(seed):
+    from sklearn.metrics import average_precision_score
+
+    from detector.metrics import average_precision
+
+    rng = np.random.default_rng(seed)
+    labels = rng.random(400) > 0.6
+    scores = np.round(rng.random(400) + labels * 0.2, 2)
+    assert average_precision(scores, labels) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+
+
+def test_f1_max_matches_brute_force():
+    from detector.calibration import f1_max
+
+    rng = np.random.default_rng(3)
+    labels = rng.random(200) > 0.7
+    scores = np.round(rng.random(200) + labels * 0.3, 2)
+    best = 0.0
+    for threshold in np.unique(scores):
+        predicted = scores >= threshold
+        tp = (predicted & labels).sum()
+        f1 = 2 * tp / (predicted.sum() + labels.sum())
+        best = max(best, f1)
+    threshold, f1 = f1_max(scores, labels)
+    assert f1 == pytest.approx(best)
+    predicted = scores >= threshold
+    assert 2 * (predicted & labels).sum() / (predicted.sum() + labels.sum()) == pytest.approx(best)

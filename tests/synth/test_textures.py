@@ -34,7 +34,7 @@ def test_missing_or_empty_texture_folder(tmp_path):
         list_textures(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
-    with pytest.raises(TextureSourceError, match="holds no images"):
+    with pytest.raises(TextureSourceError, match="contains no images"):
         list_textures(tmp_path / "empty")
 
 
