@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from detector.checkpoint import load_checkpoint, read_checkpoint_config
-from detector.data import to_tensor
+from detector.data import default_device, model_device, to_tensor
 from detector.model import RealNet
 from shared.imageio import load_rgb, resize_rgb
 
@@ -56,9 +56,11 @@ class Detector:
         self.thresholds = thresholds or {}
 
     @classmethod
-    def load(cls, path: str | Path) -> Detector:
+    def load(cls, path: str | Path, device: str | torch.device | None = None) -> Detector:
+        """Load a checkpoint folder onto ``device`` (default: CUDA when available, else the CPU)."""
         document = read_checkpoint_config(Path(path))
-        return cls(load_checkpoint(Path(path)), document.get("thresholds"))
+        model = load_checkpoint(Path(path)).to(torch.device(device) if device else default_device())
+        return cls(model, document.get("thresholds"))
 
     @property
     def image_size(self) -> int:
@@ -81,5 +83,5 @@ class Detector:
         if not batch:
             raise ValueError("predict needs at least one image")
         arrays = np.stack([resize_rgb(_as_rgb(image), self.image_size) for image in batch])
-        output = self.model(to_tensor(arrays))
-        return Prediction(output.score.numpy(), output.anomaly_map.numpy())
+        output = self.model(to_tensor(arrays, model_device(self.model)))
+        return Prediction(output.score.cpu().numpy(), output.anomaly_map.cpu().numpy())

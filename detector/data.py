@@ -23,9 +23,21 @@ logger = logging.getLogger(__name__)
 ItemKind = Literal["normal", "stored", "recomposed"]
 
 
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) uint8 to (B, 3, H, W) float in [0, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
+def default_device() -> torch.device:
+    """The first CUDA device when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def to_tensor(images: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """(B, H, W, 3) uint8 to (B, 3, H, W) float in [0, 1], on ``device`` when given."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    if device is not None:
+        tensor = tensor.to(device)
+    return tensor.permute(0, 3, 1, 2).float().div_(255.0)
 
 
 @dataclass

@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from detector.checkpoint import load_checkpoint
-from detector.data import to_tensor
+from detector.data import default_device, model_device, to_tensor
 from detector.calibration import f1_max
 from detector.metrics import aupro, auroc, average_precision
 from detector.model import RealNet
@@ -38,9 +38,9 @@ def predict_records(model: RealNet, records: list[ImageRecord], batch_size: int 
     for start in tqdm(range(0, len(records), batch_size), desc="predicting", leave=False):
         batch = records[start : start + batch_size]
         images = np.stack([resize_rgb(load_rgb(r.image_path), size) for r in batch])
-        output = model(to_tensor(images))
-        scores.append(output.score.numpy())
-        maps.append(output.anomaly_map.numpy().astype(np.float32))
+        output = model(to_tensor(images, model_device(model)))
+        scores.append(output.score.cpu().numpy())
+        maps.append(output.anomaly_map.cpu().numpy().astype(np.float32))
     return Predictions(np.concatenate(scores), np.concatenate(maps))
 
 
@@ -124,7 +124,7 @@ def evaluate_checkpoints(
     """
     per_category: dict[str, dict] = {}
     for folder in checkpoints:
-        model = load_checkpoint(folder)
+        model = load_checkpoint(folder).to(default_device())
         category = category_override or model.config.category
         reader = reader_for(model.config.dataset)
         logger.info("evaluating %s on %s/%s", folder, reader.name, category)

@@ -17,6 +17,8 @@ from detector.calibration import calibrate
 from detector.checkpoint import save_checkpoint
 from detector.data import (
     HoldOut,
+    default_device,
+    model_device,
     NormalSet,
     SyntheticPool,
     load_normal_set,
@@ -79,10 +81,11 @@ def run_afs(model: RealNet, normal: NormalSet, pool: SyntheticPool, batch_size: 
     sums: list[torch.Tensor] | None = None
     batches = _batches(list(indices), batch_size)[:max_batches]
     for batch in tqdm(batches, desc="AFS", leave=False):
-        anomalous = model.backbone_features(to_tensor(pool.images[batch]))
+        device = model_device(model)
+        anomalous = model.backbone_features(to_tensor(pool.images[batch], device))
         normal_images = normal.images[pool.source_index[batch]]
-        reference = model.backbone_features(to_tensor(normal_images))
-        masks = torch.from_numpy(pool.masks[batch]).float()[:, None]
+        reference = model.backbone_features(to_tensor(normal_images, device))
+        masks = torch.from_numpy(pool.masks[batch]).float()[:, None].to(device)
         errors = [channel_errors(a, n, masks) for a, n in zip(anomalous, reference)]
         sums = errors if sums is None else [s + e for s, e in zip(sums, errors)]
     assert sums is not None
@@ -96,7 +99,7 @@ def feature_statistics(model: RealNet, normal: NormalSet, batch_size: int,
     sums = squares = None
     count = 0
     for batch in _batches(list(indices), batch_size):
-        layers = [f.double() for f in model.raw_selected_features(to_tensor(normal.images[batch]))]
+        layers = [f.double() for f in model.raw_selected_features(to_tensor(normal.images[batch], model_device(model)))]
         batch_sums = [f.sum(dim=(0, 2, 3)) for f in layers]
         batch_squares = [(f**2).sum(dim=(0, 2, 3)) for f in layers]
         sums = batch_sums if sums is None else [a + b for a, b in zip(sums, batch_sums)]
@@ -114,7 +117,7 @@ def cache_normal_features(model: RealNet, normal: NormalSet, batch_size: int) ->
     """Selected backbone features of every normal training image, computed once."""
     parts: list[list[torch.Tensor]] = []
     for batch in tqdm(_batches(list(range(len(normal.images))), batch_size), desc="normal features", leave=False):
-        parts.append(model.selected_features(to_tensor(normal.images[batch])))
+        parts.append(model.selected_features(to_tensor(normal.images[batch], model_device(model))))
     return [torch.cat(layer) for layer in zip(*parts)]
 
 
@@ -125,9 +128,9 @@ def calibrate_thresholds(model: RealNet, normal: NormalSet, pool: SyntheticPool,
     def predict(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scores, maps = [], []
         for start in range(0, len(images), fit.batch_size):
-            output = model(to_tensor(images[start : start + fit.batch_size]))
-            scores.append(output.score.numpy())
-            maps.append(output.anomaly_map.numpy())
+            output = model(to_tensor(images[start : start + fit.batch_size], model_device(model)))
+            scores.append(output.score.cpu().numpy())
+            maps.append(output.anomaly_map.cpu().numpy())
         return np.concatenate(scores), np.concatenate(maps)
 
     normal_scores, normal_maps = predict(normal.images[hold_out.held_normal])
@@ -182,7 +185,8 @@ def fit_detector(
     hold_out = split_hold_out(len(normal.images), pool.source_index, fit.holdout_fraction, fit.seed)
     if not hold_out.held_normal:
         logger.warning("too few images to hold any back: the checkpoint gets no calibrated thresholds")
-    model = RealNet(config, backbone_weights=backbone_weights)
+    device = default_device()
+    model = RealNet(config, backbone_weights=backbone_weights).to(device)
     optimizer = torch.optim.AdamW(
         [p for name, p in model.named_parameters() if not name.startswith("backbone.")],
         lr=fit.learning_rate, weight_decay=1e-5,
@@ -219,8 +223,8 @@ def fit_detector(
         batches = [b for b in _batches(items, fit.batch_size) if len(b) >= 2]
         for batch in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False):
             samples = [materialise(item, normal, pool) for item in batch]
-            images = to_tensor(np.stack([s[0] for s in samples]))
-            masks = torch.from_numpy(np.stack([s[1] for s in samples])).long()
+            images = to_tensor(np.stack([s[0] for s in samples]), device)
+            masks = torch.from_numpy(np.stack([s[1] for s in samples])).long().to(device)
             normal_index = torch.tensor([s[2] for s in samples])
             targets = [layer[normal_index] for layer in cached]
             is_normal = torch.tensor([item.kind == "normal" for item in batch])
@@ -268,4 +272,4 @@ def fit_detector(
         "seconds": round(seconds, 1),
     })
     logger.info("saved detector checkpoint to %s", output)
-    return FitResult(output, fit.epochs, history[-1] if history else float("nan"), seconds, model)
+    return FitResult(output, fit.epochs, history[-1] if history else float("nan"), seconds, model.cpu())

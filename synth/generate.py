@@ -151,16 +151,20 @@ def sample_sdas(
 ) -> torch.Tensor:
     """Sample one SDAS image per plan; every draw of noise comes from the record's own seed."""
     generators = [torch.Generator().manual_seed(plan.seed % (2**63)) for plan in plans]
+    device = next(unet.parameters()).device
     shape = (channels, size, size)
-    sample = torch.stack([torch.randn(shape, generator=g) for g in generators])
-    strength = torch.tensor([plan.strength for plan in plans])
-    autocast = (
-        torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
-    )
+    # Noise is drawn on the CPU from each record's generator, so every record gets the same noise on any device.
+    sample = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(device)
+    strength = torch.tensor([plan.strength for plan in plans], device=device)
+    class_labels = class_labels.to(device)
+    if precision == "bf16":
+        autocast = torch.autocast(device.type, dtype=torch.bfloat16)
+    else:
+        autocast = contextlib.nullcontext()
     for step_index, timestep in enumerate(scheduler.timesteps):
         with autocast:
-            output = unet(sample, timestep.expand(len(plans)), class_labels=class_labels).sample
-        noise = torch.stack([torch.randn(shape, generator=g) for g in generators])
+            output = unet(sample, timestep.expand(len(plans)).to(device), class_labels=class_labels).sample
+        noise = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(device)
         sample = scheduler.step(output.float(), step_index, sample, strength, noise).prev_sample
     return sample
 
@@ -235,6 +239,8 @@ def generate(
                 f"train it with `synth train --category ...`"
             )
         scheduler = SDASScheduler.from_config(info.diffusion, config.steps)
+        if torch.cuda.is_available():
+            unet = unet.to(torch.device("cuda", process_index % torch.cuda.device_count()))
     textures = list_textures(Path(config.textures)) if config.source != "sdas" else []
     normal = {category: reader.normal_train(category) for category in categories}
     root = getattr(reader, "root", Path("."))

@@ -1,0 +1,97 @@
+"""Ablations of the detector on one category: which parts of RealNet carry the result.
+
+Each variant fits a detector on the same synthetic store and evaluates it on
+the real test split, then one table is printed:
+
+- baseline: AFS on, RRS Max&Avg, the default width and epochs
+- no_afs: every backbone channel kept
+- rrs_max, rrs_avg: one RRS criterion instead of both
+- narrow: reconstruction width 32 instead of 64
+- short: half the epochs
+- strength_low, strength_high: only the lower or upper half of the stored strengths
+- texture (with --texture-store): a store generated with --source texture
+
+    python benchmarks/ablations.py --dataset mpdd --data-root DIR --category metal_plate \\
+        --shards runs/mpdd/synth/anomalies.zarr [--texture-store T.zarr] [--epochs 10] [--image-size 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="mpdd")
+    parser.add_argument("--data-root", type=Path, default=None)
+    parser.add_argument("--category", required=True)
+    parser.add_argument("--shards", required=True)
+    parser.add_argument("--texture-store", default=None)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--only", nargs="*", default=None, help="run only these variants")
+    arguments = parser.parse_args()
+
+    from shared.synthetic import open_synthetic
+
+    strengths = open_synthetic(arguments.shards).category(arguments.category).column("strength")
+    middle = float((strengths.min() + strengths.max()) / 2)
+    variants = {
+        "baseline": [],
+        "no_afs": ["--no-afs"],
+        "rrs_max": ["--rrs-mode", "max"],
+        "rrs_avg": ["--rrs-mode", "avg"],
+        "narrow": ["--recon-width", "32"],
+        "short": ["--epochs", str(max(1, arguments.epochs // 2))],
+        "strength_low": ["--strength", f"{strengths.min():.4f}:{middle:.4f}"],
+        "strength_high": ["--strength", f"{middle:.4f}:{strengths.max():.4f}"],
+    }
+    if arguments.texture_store:
+        variants["texture"] = ["--shards", arguments.texture_store]
+    if arguments.only:
+        variants = {name: extra for name, extra in variants.items() if name in arguments.only}
+
+    common = ["--dataset", arguments.dataset, "--category", arguments.category]
+    if arguments.data_root:
+        common += ["--data-root", str(arguments.data_root)]
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, extra in variants.items():
+            output = Path(scratch) / name
+            fit = ["fit", *common, "--shards", arguments.shards, "--epochs", str(arguments.epochs),
+                   "--image-size", str(arguments.image_size), *extra, "--output", str(output)]
+            start = time.perf_counter()
+            result = subprocess.run([str(BIN / "detector"), *fit], capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            if result.returncode != 0:
+                print(f"{name}: fit failed\n{result.stderr[-1500:]}", file=sys.stderr)
+                continue
+            metrics_file = Path(scratch) / f"{name}.json"
+            evaluate = ["evaluate", "--checkpoint", str(output / arguments.category), "--output", str(metrics_file)]
+            if arguments.data_root:
+                evaluate += ["--data-root", str(arguments.data_root)]
+            subprocess.run([str(BIN / "detector"), *evaluate], capture_output=True, text=True, check=True)
+            metrics = json.loads(metrics_file.read_text())
+            rows.append((name, metrics, seconds))
+            print(f"finished {name}", file=sys.stderr)
+
+    def cell(value) -> str:
+        return f"{value:.4f}" if value is not None else "-"
+
+    print("| variant | image AUROC | pixel AUROC | AU-PRO@0.3 | fit s |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, metrics, seconds in rows:
+        print(f"| {name} | {cell(metrics['image_auroc'])} | {cell(metrics['pixel_auroc'])} | "
+              f"{cell(metrics['aupro'])} | {seconds:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
