@@ -49,18 +49,28 @@ def build(method: str, weights: Path | None, epochs: int):
         model = Patchcore(backbone="tf_efficientnet_lite0", layers=LITE0_LAYERS["patchcore"], pre_trained=False,
                           coreset_sampling_ratio=0.1, post_processor=False, evaluator=False, visualizer=False)
     elif method == "padim":
-        model = Padim(backbone="tf_efficientnet_lite0", layers=LITE0_LAYERS["padim"], pre_trained=False,
+        model = Padim(backbone="tf_efficientnet_lite0", layers=LITE0_LAYERS["padim"], pre_trained=False, n_features=100,
                       post_processor=False, evaluator=False, visualizer=False)
     elif method == "supersimplenet":
-        model = Supersimplenet(post_processor=False, evaluator=False, visualizer=False)
+        from functools import partial
+
+        from anomalib.models.image.supersimplenet import torch_model
+
+        # SuperSimpleNet offers no pre_trained switch; build its extractor without a download,
+        # then load the embedded Lite0 weights below like the other backbone models.
+        torch_model.TimmFeatureExtractor = partial(torch_model.TimmFeatureExtractor, pre_trained=False)
+        model = Supersimplenet(backbone="tf_efficientnet_lite0", layers=LITE0_LAYERS["patchcore"],
+                               post_processor=False, evaluator=False, visualizer=False)
     elif method == "draem":
         model = Draem(post_processor=False, evaluator=False, visualizer=False)
     else:
         raise SystemExit(f"unknown method {method}")
-    if weights is not None and method in LITE0_LAYERS:
+    if weights is not None and method in ("patchcore", "padim", "supersimplenet"):
         import timm
 
         extractor = model.model.feature_extractor.feature_extractor
+        if method == "supersimplenet":
+            extractor = extractor.feature_extractor
         full = timm.create_model("tf_efficientnet_lite0", pretrained=False)
         state = lite0_state_dict(weights, full)
         own = extractor.state_dict()
@@ -88,10 +98,13 @@ def main() -> None:
         abnormal_dir=[f"test/{d}" for d in defects],
         mask_dir=[f"ground_truth/{d}" for d in defects] if arguments.masks else None,
         train_batch_size=16, eval_batch_size=16, num_workers=0,
+        # Keep the whole test folder for testing: by default anomalib moves part of it to validation.
+        test_split_mode="from_dir", val_split_mode="none",
     )
     model = build(arguments.method, arguments.weights, arguments.epochs)
     engine = Engine(max_epochs=arguments.epochs, accelerator="cpu", devices=1, logger=False,
-                    enable_checkpointing=False, limit_val_batches=0, num_sanity_val_steps=0)
+                    default_root_dir=str(arguments.output.parent / f"{arguments.method}_engine"),
+                    limit_val_batches=0, num_sanity_val_steps=0)
     start = time.perf_counter()
     engine.fit(model=model, datamodule=datamodule)
     fit_seconds = time.perf_counter() - start

@@ -10,8 +10,9 @@ every method's metrics with this package's code from the maps it produced.
 Data: MPDD metal_plate (54 train / 26 good / 71 defective test) and the ELPV
 split this package uses (300 train; 150 good, 150 defective test; no masks).
 PatchCore and PaDiM get the embedded EfficientNet-Lite0 weights; DRAEM and
-SuperSimpleNet build their own networks (SuperSimpleNet's default backbone
-needs a download, so it is marked as such when the Hub is unreachable).
+SuperSimpleNet train networks of their own for ``--peer-epochs`` epochs
+(far fewer than their defaults, which would take hours on a CPU);
+SuperSimpleNet also gets the Lite0 weights, DRAEM has no backbone.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def write_folder(records, target: Path, with_masks: bool) -> list[str]:
         if not path.exists():
             Image.fromarray(resize_rgb(load_rgb(record.image_path), SIZE)).save(path)
         if record.split == "test":
-            order.append(str(path))
+            order.append(str(path.resolve()))
             if with_masks and record.label:
                 mask_path = target / "ground_truth" / record.defect_type / f"{record.image_path.stem}.png"
                 mask_path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,8 @@ def metrics_from_maps(scores, maps, labels, masks) -> dict:
     return result
 
 
-def run_peer(python: Path, method: str, data: Path, output: Path, masks: bool, epochs: int) -> dict | str:
+def run_peer(python: Path, method: str, data: Path, output: Path, masks: bool, epochs: int,
+             timeout: int = 1800) -> dict | str:
     from detector.backbone import embedded_weights_file
 
     command = [str(python), str(ROOT / "benchmarks" / "peer_runner.py"), "--method", method, "--data", str(data),
@@ -83,7 +85,11 @@ def run_peer(python: Path, method: str, data: Path, output: Path, masks: bool, e
                "--epochs", str(epochs)]
     if masks:
         command.append("--masks")
-    result = subprocess.run(command, capture_output=True, text=True, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    except subprocess.TimeoutExpired:
+        return f"timed out after {timeout} s"
     if result.returncode != 0:
         last = [line for line in result.stderr.splitlines() if line.strip()][-1:] or ["failed"]
         return last[0][:160]
@@ -154,7 +160,9 @@ def main() -> None:
             index = {path: i for i, path in enumerate(result["paths"].tolist())}
             picks = [index[path] for path in order]
             metrics = metrics_from_maps(result["scores"][picks], result["maps"][picks], labels, masks)
-            note = "Lite0 weights" if method in ("patchcore", "padim") else "own networks"
+            note = "own networks, no backbone" if method == "draem" else "Lite0 weights"
+            if method in ("draem", "supersimplenet"):
+                note += f", {arguments.peer_epochs} epochs"
             rows.append((dataset, method, metrics, float(result["fit_seconds"]),
                          len(order) / float(result["predict_seconds"]), note))
 
