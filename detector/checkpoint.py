@@ -48,6 +48,10 @@ def save_checkpoint(model: RealNet, folder: Path, training: dict[str, Any],
 def read_checkpoint_config(folder: Path) -> dict[str, Any]:
     path = Path(folder) / CONFIG_FILE
     if not path.is_file():
+        children = sorted(p for p in Path(folder).glob(f"*/{CONFIG_FILE}")) if Path(folder).is_dir() else []
+        if children:
+            options = ", ".join(str(p.parent) for p in children)
+            raise CheckpointError(f"{folder} contains one checkpoint per category; pass one of them: {options}")
         raise CheckpointError(f"no detector checkpoint in {folder} (missing {CONFIG_FILE}); run `detector fit` first")
     document = json.loads(path.read_text())
     if document.get("format_version") != FORMAT_VERSION:

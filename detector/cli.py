@@ -60,12 +60,14 @@ def main(verbose: bool) -> None:
               help="RRS ranking criteria.")
 @click.option("--recon-width", type=int, default=64, show_default=True, help="Base width of the reconstruction UNets.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option("--overwrite", is_flag=True, help="Discard an interrupted or finished run in --output and start afresh.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Checkpoint folder; one sub-folder per category. Default: runs/<dataset>/detector.")
 @folder_options
 @report_user_errors
 def fit(dataset, data_root, categories, shards, strength, backbone, backbone_weights, image_size, epochs, batch_size,
-        learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, seed, output, **folder) -> None:
+        learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, seed, overwrite, output,
+        **folder) -> None:
     """Select features (AFS), then train reconstruction and residual selection (RRS); resumes if interrupted."""
     from detector.fit import FitConfig, fit_detector
     from detector.model import DetectorConfig
@@ -93,14 +95,15 @@ def fit(dataset, data_root, categories, shards, strength, backbone, backbone_wei
             rrs_top_k=rrs_top_k, rrs_mode=rrs_mode,
         )
         result = fit_detector(reader, category, shards, config, fit_config, output / category,
-                              backbone_weights=backbone_weights)
-        click.echo(f"{category}: {result.epochs} epochs in {result.seconds:.0f} s, loss {result.final_loss:.4f}; "
-                   f"checkpoint {result.output}")
+                              backbone_weights=backbone_weights, overwrite=overwrite)
+        epochs_word = "epoch" if result.epochs == 1 else "epochs"
+        click.echo(f"{category}: {result.epochs} {epochs_word} in {result.seconds:.0f} s, "
+                   f"loss {result.final_loss:.4f}; checkpoint {result.output}")
 
 
 @main.command()
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
-              help="Checkpoint folder, or a folder of per-category checkpoints. Default: runs/elpv/detector.")
+              help="Checkpoint folder, or a folder of per-category checkpoints. Default: runs/<dataset>/detector.")
 @click.option("--dataset", type=click.Choice(DATASET_NAMES), default=None,
               help="Dataset to test on. Default: the one the checkpoint was trained on.")
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,

@@ -30,6 +30,7 @@ from detector.data import (
 )
 from detector.model import DetectorConfig, RealNet
 from shared.datasets import DatasetReader
+from shared.settings_diff import differing_settings
 from shared.synthetic import open_synthetic
 
 logger = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def fit_detector(
     output: Path,
     *,
     backbone_weights: Path | None = None,
+    overwrite: bool = False,
 ) -> FitResult:
     """Train a detector for ``category`` on its normal images and the store's synthetic anomalies.
 
@@ -178,6 +180,10 @@ def fit_detector(
     strength_range = None
     if fit.strength_low is not None:
         strength_range = (fit.strength_low, fit.strength_high)
+    stored_size = store.attrs.get("image_size")
+    if stored_size and stored_size != config.image_size:
+        logger.warning("the synthetic records are %d px and are resized to the detector's %d px; generate them "
+                       "with --image-size %d to avoid resampling", stored_size, config.image_size, config.image_size)
     pool = load_synthetic_pool(store.category(category), config.image_size, normal, strength_range)
     logger.info("training %s/%s on %d normal images and %d stored anomalies",
                 reader.name, category, len(normal.images), len(pool))
@@ -196,11 +202,15 @@ def fit_detector(
     start_epoch = 0
     history: list[float] = []
     rng = np.random.default_rng(fit.seed)
+    if overwrite and state_path.is_file():
+        state_path.unlink()
     if state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
         if state["signature"] != signature:
+            differences = "\n".join(differing_settings(state["signature"], signature))
             raise ValueError(
-                f"{output} contains a training run with other settings; choose another --output or delete {state_path}"
+                f"{output} contains a training run with other settings:\n{differences}\n"
+                "pass --overwrite to start afresh, or choose another --output"
             )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

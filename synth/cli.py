@@ -173,7 +173,10 @@ def generate(dataset, data_root, categories, model_dir, strength, num_samples, s
     )
     if state.is_main_process:
         total = sum(result.records.values())
-        click.echo(f"wrote {total} records to {result.output} (strength {strength}, {steps} steps)")
+        kept = total - result.records_written
+        detail = f"strength {strength}, {steps} steps" if source != "texture" else "texture sources"
+        click.echo(f"wrote {result.records_written} records to {result.output} ({detail}); "
+                   f"{kept} records of earlier runs kept; {total} in the store")
 
 
 @main.command()

@@ -18,6 +18,7 @@ from shared.compose import compose_anomaly
 from shared.datasets import DatasetReader
 from shared.datasets.base import relative_to_root
 from shared.foreground import foreground_mask, rule_for
+from shared.settings_diff import differing_settings
 from shared.imageio import load_rgb, resize_rgb
 from shared.perlin import perlin_mask
 from shared.strength import StrengthRange
@@ -175,6 +176,7 @@ class GenerateResult:
     records: dict[str, int]
     shards_written: int
     shards_skipped: int
+    records_written: int = 0
 
 
 def _check_existing(output: Path, expected: dict) -> bool:
@@ -185,8 +187,7 @@ def _check_existing(output: Path, expected: dict) -> bool:
         return False
     stored = {key: existing.get(key) for key in expected}
     if stored != expected:
-        differing = [key for key in expected if stored.get(key) != expected[key]]
-        lines = [f"  {key}: stored {stored.get(key)!r}, requested {expected[key]!r}" for key in differing]
+        lines = differing_settings(stored, expected)
         raise StoreConflictError(
             f"store {output} was generated with other settings:\n" + "\n".join(lines)
             + "\nre-run with the stored settings to complete it, pass --overwrite to start afresh, "
@@ -276,6 +277,7 @@ def generate(
                 continue
             jobs.append((category, shard_index))
     skipped = sum(len(store.category(c).complete_shards) for c in categories)
+    records_before = sum(len(store.category(c)) for c in categories)
 
     rule_cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -338,4 +340,7 @@ def generate(
     wait_for_everyone()
     if process_index == 0:
         shards.mark_finalized(output)
-    return GenerateResult(output, {c: config.num_samples for c in categories}, len(jobs), skipped)
+    # Counted from the completion markers, so the figure covers every process.
+    final = shards.ShardStore(output)
+    written = sum(len(final.category(c)) for c in categories) - records_before
+    return GenerateResult(output, {c: config.num_samples for c in categories}, len(jobs), skipped, written)

@@ -17,6 +17,7 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from shared.datasets import DatasetReader
+from shared.settings_diff import differing_settings
 from synth.config import DiffusionConfig, TrainConfig, to_json_dict, write_json
 from synth.data import load_normal_images
 from synth.losses import diffusion_loss
@@ -101,16 +102,19 @@ def train_diffusion(
     signature = _run_signature(reader.name, categories, diffusion, train)
     checkpoint_dir = output / CHECKPOINT_FOLDER
     start_step = 0
+    loss_value = math.nan
     state_path = checkpoint_dir / STATE_FILE
     if state_path.is_file():
         state = json.loads(state_path.read_text())
         if state["signature"] != signature:
+            differences = "\n".join(differing_settings(state["signature"], signature))
             raise ValueError(
-                f"{output} contains a training run with other settings:\n  stored: {state['signature']}\n"
-                f"  requested: {signature}\nchoose another --output or delete {checkpoint_dir}"
+                f"{output} contains a training run with other settings:\n{differences}\n"
+                f"choose another --output or delete {checkpoint_dir}"
             )
         accelerator.load_state(str(checkpoint_dir))
         start_step = int(state["step"])
+        loss_value = float(state.get("loss", math.nan))
         logger.info("resuming diffusion training at step %d of %d", start_step, train.steps)
 
     noise_scheduler = make_noise_scheduler(diffusion)
@@ -122,7 +126,8 @@ def train_diffusion(
         torch.randint(0, len(images), (train.batch_size,), generator=generator)
 
     unet.train()
-    loss_value = math.nan
+    if start_step == 0:
+        loss_value = math.nan
     recent: list[float] = []
     progress = tqdm(
         range(start_step, train.steps), initial=start_step, total=train.steps,
@@ -158,7 +163,7 @@ def train_diffusion(
             accelerator.wait_for_everyone()
             accelerator.save_state(str(checkpoint_dir))
             if accelerator.is_main_process:
-                write_json(state_path, {"step": done, "signature": signature})
+                write_json(state_path, {"step": done, "signature": signature, "loss": loss_value})
     elapsed = time.perf_counter() - started
     steps_run = max(train.steps - start_step, 1)
 

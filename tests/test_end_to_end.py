@@ -87,6 +87,14 @@ def test_reloaded_checkpoint_reproduces_maps(chain, mpdd_root):
     assert first.maps.shape == (6, 64, 64)
 
 
+def test_parent_folder_points_to_checkpoints(chain):
+    from detector.checkpoint import CheckpointError
+
+    work, _ = chain
+    with pytest.raises(CheckpointError, match=r"pass one of them: .*detector/metal_plate"):
+        load_checkpoint(work / "detector")
+
+
 def test_checkpoint_describes_itself(chain):
     work, _ = chain
     document = json.loads((work / "detector" / "metal_plate" / "config.json").read_text())
@@ -126,6 +134,9 @@ def test_fit_resumes_after_interruption(chain, mpdd_root, tmp_path):
     assert resumed["history"][0] == state["history"][0]
     assert len(resumed["history"]) == 2
     assert result.epochs == 2
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match="fit.batch_size: stored 8, requested 4"):
         fit_detector(reader, "metal_plate", work / "store.zarr", DetectorConfig(**config),
                      FitConfig(epochs=1, batch_size=4), tmp_path / "a")
+    fresh = fit_detector(reader, "metal_plate", work / "store.zarr", DetectorConfig(**config),
+                         FitConfig(epochs=1, batch_size=4), tmp_path / "a", overwrite=True)
+    assert fresh.epochs == 1

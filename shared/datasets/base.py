@@ -54,8 +54,9 @@ class DatasetReader(abc.ABC):
         """Raise DatasetLayoutError when ``category`` is not in this dataset."""
         if category not in self.categories:
             valid = ", ".join(self.categories) or "none found"
+            where = f" under {self.root}" if getattr(self, "root", None) is not None and self.name != "elpv" else ""
             raise DatasetLayoutError(
-                f"unknown category {category!r} for dataset {self.name}; valid categories: {valid}"
+                f"category {category!r} not found in dataset {self.name}{where}; valid categories: {valid}"
             )
 
     @property

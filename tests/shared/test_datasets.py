@@ -22,6 +22,8 @@ def test_unknown_category_lists_valid(mpdd_root):
     reader = open_dataset("mpdd", mpdd_root)
     with pytest.raises(DatasetLayoutError, match="valid categories: metal_plate"):
         reader.records("bracket", "train")
+    with pytest.raises(DatasetLayoutError, match=r"'bracket_black' not found in dataset mpdd under .*mpdd"):
+        reader.records("bracket_black", "train")
 
 
 def test_missing_root_names_option_and_variable(tmp_path, monkeypatch):

@@ -169,3 +169,15 @@ def test_info_and_verify(tmp_path, tiny_model, mpdd_root):
     corrupted = runner.invoke(synth_main, ["verify", str(store)])
     assert corrupted.exit_code == 1
     assert "metal_plate/shard 1/record 3: checksum mismatch" in corrupted.output
+
+
+def test_verify_names_damaged_shard_file(tmp_path, tiny_model, mpdd_root):
+    store = tmp_path / "s.zarr"
+    runner = CliRunner()
+    assert runner.invoke(synth_main, _generate_arguments(tiny_model, mpdd_root, store, samples=4)).exit_code == 0
+    shard_file = store / "metal_plate" / "image" / "c" / "1" / "0" / "0" / "0"
+    shard_file.write_bytes(shard_file.read_bytes()[:100])
+    result = runner.invoke(synth_main, ["verify", str(store)])
+    assert result.exit_code == 1
+    assert "FAULT metal_plate/shard 1/record 2: unreadable" in result.output
+    assert "FAULT metal_plate/shard 0" not in result.output

@@ -28,3 +28,13 @@ def test_training_resumes_from_checkpoint(tmp_path, mpdd_root):
     result = train_diffusion(reader, ["metal_plate"], preset.diffusion, longer, tmp_path)
     assert result.steps == 14
     assert json.loads((tmp_path / "checkpoint" / "train_state.json").read_text())["step"] == 14
+
+
+def test_rerun_keeps_final_loss(tmp_path, mpdd_root):
+    preset = PRESETS["tiny"]
+    reader = open_dataset("mpdd", mpdd_root)
+    first = train_diffusion(reader, ["metal_plate"], preset.diffusion, preset.train, tmp_path)
+    again = train_diffusion(reader, ["metal_plate"], preset.diffusion, preset.train, tmp_path)
+    assert again.final_loss == first.final_loss
+    saved = json.loads((tmp_path / "synth_model.json").read_text())
+    assert saved["final_loss"] == first.final_loss
