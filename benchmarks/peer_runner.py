@@ -42,7 +42,7 @@ def lite0_state_dict(path: Path, model: torch.nn.Module) -> dict:
     return converted
 
 
-def build(method: str, weights: Path | None, epochs: int):
+def build(method: str, weights: Path | None, epochs: int, textures: Path | None = None):
     from anomalib.models import Draem, Padim, Patchcore, Supersimplenet
 
     if method == "patchcore":
@@ -62,7 +62,9 @@ def build(method: str, weights: Path | None, epochs: int):
         model = Supersimplenet(backbone="tf_efficientnet_lite0", layers=LITE0_LAYERS["patchcore"],
                                post_processor=False, evaluator=False, visualizer=False)
     elif method == "draem":
-        model = Draem(post_processor=False, evaluator=False, visualizer=False)
+        if textures is None:
+            raise SystemExit("DRAEM needs --textures DIR (a DTD-style folder); it would otherwise download DTD")
+        model = Draem(dtd_dir=str(textures), post_processor=False, evaluator=False, visualizer=False)
     else:
         raise SystemExit(f"unknown method {method}")
     if weights is not None and method in ("patchcore", "padim", "supersimplenet"):
@@ -87,6 +89,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--masks", action="store_true")
+    parser.add_argument("--textures", type=Path, default=None, help="DTD-style texture folder for DRAEM")
     arguments = parser.parse_args()
 
     from anomalib.data import Folder
@@ -101,7 +104,7 @@ def main() -> None:
         # Keep the whole test folder for testing: by default anomalib moves part of it to validation.
         test_split_mode="from_dir", val_split_mode="none",
     )
-    model = build(arguments.method, arguments.weights, arguments.epochs)
+    model = build(arguments.method, arguments.weights, arguments.epochs, arguments.textures)
     engine = Engine(max_epochs=arguments.epochs, accelerator="cpu", devices=1, logger=False,
                     default_root_dir=str(arguments.output.parent / f"{arguments.method}_engine"),
                     limit_val_batches=0, num_sanity_val_steps=0)

@@ -77,7 +77,7 @@ def metrics_from_maps(scores, maps, labels, masks) -> dict:
 
 
 def run_peer(python: Path, method: str, data: Path, output: Path, masks: bool, epochs: int,
-             timeout: int = 1800) -> dict | str:
+             timeout: int = 1800, textures: Path | None = None) -> dict | str:
     from detector.backbone import embedded_weights_file
 
     command = [str(python), str(ROOT / "benchmarks" / "peer_runner.py"), "--method", method, "--data", str(data),
@@ -85,6 +85,8 @@ def run_peer(python: Path, method: str, data: Path, output: Path, masks: bool, e
                "--epochs", str(epochs)]
     if masks:
         command.append("--masks")
+    if textures is not None:
+        command += ["--textures", str(textures)]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                                 env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
@@ -119,6 +121,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "peers")
     parser.add_argument("--methods", nargs="+", default=["patchcore", "padim", "draem", "supersimplenet"])
     parser.add_argument("--peer-epochs", type=int, default=10, help="epochs of the peers that train (DRAEM, SuperSimpleNet)")
+    parser.add_argument("--textures", type=Path, default=None,
+                        help="DTD-style texture folder for DRAEM's anomaly source, for example ../shared/data/dtd")
     parser.add_argument("--skip-elpv", action="store_true")
     parser.add_argument("--skip-own", action="store_true")
     arguments = parser.parse_args()
@@ -153,7 +157,7 @@ def main() -> None:
 
         for method in arguments.methods:
             result = run_peer(python, method, data, arguments.work / f"{dataset}_{method}.npz", has_masks,
-                              arguments.peer_epochs)
+                              arguments.peer_epochs, textures=arguments.textures)
             if isinstance(result, str):
                 rows.append((dataset, method, None, None, None, f"failed: {result}"))
                 continue

@@ -15,7 +15,7 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def differing_settings(stored: dict, requested: dict) -> list[str]:
-    """One line per setting whose stored and requested values differ, nested keys joined by dots."""
+    """List one line per setting whose stored and requested values differ, nested keys joined by dots."""
     old, new = _flatten(stored), _flatten(requested)
     lines = []
     for key in sorted(set(old) | set(new)):
