@@ -42,12 +42,12 @@ def lite0_state_dict(path: Path, model: torch.nn.Module) -> dict:
     return converted
 
 
-def build(method: str, weights: Path | None, epochs: int, textures: Path | None = None):
+def build(method: str, weights: Path | None, epochs: int, textures: Path | None = None, coreset: float = 0.1):
     from anomalib.models import Draem, Padim, Patchcore, Supersimplenet
 
     if method == "patchcore":
         model = Patchcore(backbone="tf_efficientnet_lite0", layers=LITE0_LAYERS["patchcore"], pre_trained=False,
-                          coreset_sampling_ratio=0.1, post_processor=False, evaluator=False, visualizer=False)
+                          coreset_sampling_ratio=coreset, post_processor=False, evaluator=False, visualizer=False)
     elif method == "padim":
         model = Padim(backbone="tf_efficientnet_lite0", layers=LITE0_LAYERS["padim"], pre_trained=False, n_features=100,
                       post_processor=False, evaluator=False, visualizer=False)
@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--masks", action="store_true")
     parser.add_argument("--textures", type=Path, default=None, help="DTD-style texture folder for DRAEM")
+    parser.add_argument("--coreset", type=float, default=0.1, help="PatchCore coreset sampling ratio")
     arguments = parser.parse_args()
 
     from anomalib.data import Folder
@@ -104,7 +105,7 @@ def main() -> None:
         # Keep the whole test folder for testing: by default anomalib moves part of it to validation.
         test_split_mode="from_dir", val_split_mode="none",
     )
-    model = build(arguments.method, arguments.weights, arguments.epochs, arguments.textures)
+    model = build(arguments.method, arguments.weights, arguments.epochs, arguments.textures, arguments.coreset)
     engine = Engine(max_epochs=arguments.epochs, accelerator="cpu", devices=1, logger=False,
                     default_root_dir=str(arguments.output.parent / f"{arguments.method}_engine"),
                     limit_val_batches=0, num_sanity_val_steps=0)
