@@ -15,7 +15,7 @@ from shared.datasets import DatasetReader
 from shared.datasets.base import relative_to_root
 from shared.foreground import foreground_mask, rule_for
 from shared.imageio import load_rgb, resize_mask, resize_rgb
-from shared.perlin import perlin_mask
+from shared.perlin import anomaly_mask
 from shared.synthetic import SyntheticCategory
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ ItemKind = Literal["normal", "stored", "recomposed"]
 
 
 def default_device() -> torch.device:
-    """The first CUDA device when there is one, else the CPU."""
+    """Return the first CUDA device when there is one, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -181,10 +181,5 @@ def materialise(item: Item, normal: NormalSet, pool: SyntheticPool) -> tuple[np.
         return pool.images[item.index], pool.masks[item.index], int(pool.source_index[item.index])
     base = normal.images[item.normal_index]
     foreground = normal.foregrounds[item.normal_index]
-    rng = np.random.default_rng(item.mask_seed)
-    mask = np.zeros(foreground.shape, dtype=bool)
-    for _ in range(20):
-        mask = perlin_mask(*foreground.shape, rng) & foreground
-        if mask.any():
-            break
+    mask = anomaly_mask(foreground, np.random.default_rng(item.mask_seed))
     return compose_anomaly(base, pool.sources[item.index], mask, item.blend), mask, item.normal_index

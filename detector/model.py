@@ -112,17 +112,17 @@ class RealNet(nn.Module):
 
     @torch.no_grad()
     def backbone_features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """All channels of every selected layer, for images (B, 3, H, W) in [0, 1]."""
+        """Return all channels of every selected layer, for images (B, 3, H, W) in [0, 1]."""
         return self.backbone(images)
 
     @torch.no_grad()
     def raw_selected_features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """The AFS-selected channels of every layer, as the backbone gives them."""
+        """Return the AFS-selected channels of every layer, as the backbone outputs them."""
         return [f.index_select(1, index) for f, index in zip(self.backbone(images), self.afs_indices)]
 
     @torch.no_grad()
     def selected_features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """The AFS-selected channels of every layer, standardised with normal-image statistics.
+        """Return the AFS-selected channels of every layer, standardised with normal-image statistics.
 
         NOTE: the reference feeds raw wide_resnet50_2 features. Standardising each
         channel puts the layers' reconstruction losses and residuals on one scale,

@@ -57,3 +57,22 @@ def perlin_mask(
     angle = rng.uniform(-max_rotation_deg, max_rotation_deg)
     noise = ndimage.rotate(noise, angle, reshape=False, order=1, mode="reflect")
     return noise > threshold
+
+
+MAX_MASK_ATTEMPTS = 20
+
+
+def anomaly_mask(foreground: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draw a Perlin mask inside ``foreground``; never empty."""
+    height, width = foreground.shape
+    for _ in range(MAX_MASK_ATTEMPTS):
+        mask = perlin_mask(height, width, rng) & foreground
+        if mask.any():
+            return mask
+    # Rare: tiny foregrounds. Fall back to a disk around a random foreground pixel.
+    ys, xs = np.nonzero(foreground)
+    pick = int(rng.integers(0, len(ys)))
+    radius = max(2, min(height, width) // 16)
+    yy, xx = np.ogrid[:height, :width]
+    disk = (yy - ys[pick]) ** 2 + (xx - xs[pick]) ** 2 <= radius**2
+    return disk & foreground

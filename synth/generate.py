@@ -20,7 +20,7 @@ from shared.datasets.base import relative_to_root
 from shared.foreground import foreground_mask, rule_for
 from shared.settings_diff import differing_settings
 from shared.imageio import load_rgb, resize_rgb
-from shared.perlin import perlin_mask
+from shared.perlin import anomaly_mask
 from shared.strength import StrengthRange
 from synth.data import from_model_tensor
 from synth.model import load_model, model_hash
@@ -28,9 +28,6 @@ from synth.sampler import SDASScheduler
 from synth.textures import list_textures, texture_source
 
 logger = logging.getLogger(__name__)
-
-MAX_MASK_ATTEMPTS = 20
-
 
 class StoreConflictError(ValueError):
     """An existing store was made with other generation settings."""
@@ -122,22 +119,6 @@ def plan_record(config: GenerateConfig, category: str, index: int, num_normal: i
         mask_seed=int(rng.integers(0, 2**63)),
         texture_index=int(rng.integers(0, num_textures)) if num_textures else -1,
     )
-
-
-def anomaly_mask(foreground: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw a Perlin mask inside ``foreground``; never empty."""
-    height, width = foreground.shape
-    for _ in range(MAX_MASK_ATTEMPTS):
-        mask = perlin_mask(height, width, rng) & foreground
-        if mask.any():
-            return mask
-    # Rare: tiny foregrounds. Fall back to a disk around a random foreground pixel.
-    ys, xs = np.nonzero(foreground)
-    pick = int(rng.integers(0, len(ys)))
-    radius = max(2, min(height, width) // 16)
-    yy, xx = np.ogrid[:height, :width]
-    disk = (yy - ys[pick]) ** 2 + (xx - xs[pick]) ** 2 <= radius**2
-    return disk & foreground
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ class ModelNotFoundError(FileNotFoundError):
 
 @dataclass
 class SynthModelInfo:
-    """What a saved diffusion model was trained on."""
+    """Training data and architecture of a saved diffusion model."""
 
     dataset: str
     categories: list[str]

@@ -53,7 +53,7 @@ class SDASScheduler:
         stride = num_train_timesteps // num_inference_steps
         kept = list(range(0, num_train_timesteps, stride))[:num_inference_steps]
         self.terms = PosteriorTerms.respaced(alphas_cumprod, kept)
-        # Visited from the noisiest step down; the model sees the original timestep values.
+        # Visited from the noisiest step down. The model receives the original timestep values.
         self.timesteps = torch.tensor(kept[::-1], dtype=torch.long)
 
     @classmethod

@@ -8,7 +8,7 @@ import torch
 
 
 def linear_betas(num_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
-    """The linear beta schedule of DDPM, in float64."""
+    """Return the linear beta schedule of DDPM, in float64."""
     return torch.linspace(beta_start, beta_end, num_timesteps, dtype=torch.float64)
 
 
