@@ -6,13 +6,20 @@ the real test split, then one table is printed:
 - baseline: AFS on, RRS Max&Avg, the default width and epochs
 - no_afs: every backbone channel kept
 - rrs_max, rrs_avg: one RRS criterion instead of both
-- narrow: reconstruction width 32 instead of 64
-- short: half the epochs
+- recon_32, recon_16: narrower reconstruction UNets
+- decoder_32, decoder_16: a narrower segmentation decoder
+- no_smoothing: anomaly maps without the Gaussian smoothing
+- short, long: half and twice the epochs
 - strength_low, strength_high: only the lower or upper half of the stored strengths
-- texture (with --texture-store): a store generated with --source texture
+- store_NAME (one per --store NAME=PATH): the same fit on another store, such
+  as one generated with another strength range or with --source texture|both
 
     python benchmarks/ablations.py --dataset mpdd --data-root DIR --category metal_plate \\
-        --shards runs/mpdd/synth/anomalies.zarr [--texture-store T.zarr] [--epochs 10] [--image-size 256]
+        --shards runs/mpdd/synth/anomalies.zarr [--store texture=T.zarr ...] [--epochs 10] \\
+        [--image-size 256] [--only baseline long] [--json results.json]
+
+Every variant is evaluated on the category's test split, so the table
+describes the method; it is not a way to pick a checkpoint.
 """
 
 from __future__ import annotations
@@ -34,10 +41,12 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument("--category", required=True)
     parser.add_argument("--shards", required=True)
-    parser.add_argument("--texture-store", default=None)
+    parser.add_argument("--store", action="append", default=[], metavar="NAME=PATH",
+                        help="another synthetic store to fit on with the baseline settings; repeatable")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--only", nargs="*", default=None, help="run only these variants")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     arguments = parser.parse_args()
 
     from shared.synthetic import open_synthetic
@@ -49,13 +58,21 @@ def main() -> None:
         "no_afs": ["--no-afs"],
         "rrs_max": ["--rrs-mode", "max"],
         "rrs_avg": ["--rrs-mode", "avg"],
-        "narrow": ["--recon-width", "32"],
+        "recon_32": ["--recon-width", "32"],
+        "recon_16": ["--recon-width", "16"],
+        "decoder_32": ["--decoder-width", "32"],
+        "decoder_16": ["--decoder-width", "16"],
+        "no_smoothing": ["--map-sigma", "0"],
         "short": ["--epochs", str(max(1, arguments.epochs // 2))],
+        "long": ["--epochs", str(arguments.epochs * 2)],
         "strength_low": ["--strength", f"{strengths.min():.4f}:{middle:.4f}"],
         "strength_high": ["--strength", f"{middle:.4f}:{strengths.max():.4f}"],
     }
-    if arguments.texture_store:
-        variants["texture"] = ["--shards", arguments.texture_store]
+    for spec in arguments.store:
+        name, separator, path = spec.partition("=")
+        if not separator or not name or not path:
+            parser.error(f"--store {spec!r} must read NAME=PATH, such as texture=runs/texture.zarr")
+        variants[f"store_{name}"] = ["--shards", path]
     if arguments.only:
         variants = {name: extra for name, extra in variants.items() if name in arguments.only}
 
@@ -66,6 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for name, extra in variants.items():
             output = Path(scratch) / name
+            # Later options win in click, so a variant's --epochs or --shards replaces the default one.
             fit = ["fit", *common, "--shards", arguments.shards, "--epochs", str(arguments.epochs),
                    "--image-size", str(arguments.image_size), *extra, "--output", str(output)]
             start = time.perf_counter()
@@ -81,7 +99,11 @@ def main() -> None:
             subprocess.run([str(BIN / "detector"), *evaluate], capture_output=True, text=True, check=True)
             metrics = json.loads(metrics_file.read_text())
             rows.append((name, metrics, seconds))
-            print(f"finished {name}", file=sys.stderr)
+            print(f"finished {name}: image AUROC {metrics['image_auroc']:.4f}, AU-PRO {metrics['aupro']:.4f}, "
+                  f"fit {seconds:.0f} s", file=sys.stderr, flush=True)
+            if arguments.json:
+                arguments.json.write_text(json.dumps(
+                    [{"variant": n, "fit_seconds": t, **m} for n, m, t in rows], indent=2))
 
     def cell(value) -> str:
         return f"{value:.4f}" if value is not None else "-"

@@ -67,7 +67,10 @@ def load_checkpoint(folder: Path) -> RealNet:
     folder = Path(folder)
     document = read_checkpoint_config(folder)
     names = {f.name for f in fields(DetectorConfig)}
-    config = DetectorConfig(**{k: v for k, v in document["config"].items() if k in names})
+    stored = {k: v for k, v in document["config"].items() if k in names}
+    # Checkpoints written before map smoothing existed were fitted and calibrated on unsmoothed maps.
+    stored.setdefault("map_sigma", 0.0)
+    config = DetectorConfig(**stored)
     model = RealNet(config, load_backbone_weights=False)
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():

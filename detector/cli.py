@@ -59,6 +59,9 @@ def main(verbose: bool) -> None:
 @click.option("--rrs-mode", type=click.Choice(["max_avg", "max", "avg"]), default="max_avg", show_default=True,
               help="RRS ranking criteria.")
 @click.option("--recon-width", type=int, default=64, show_default=True, help="Base width of the reconstruction UNets.")
+@click.option("--decoder-width", type=int, default=64, show_default=True, help="Base width of the segmentation decoder.")
+@click.option("--map-sigma", type=float, default=4.0, show_default=True,
+              help="Gaussian smoothing of the anomaly map in pixels; 0 turns it off.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
 @click.option("--overwrite", is_flag=True, help="Discard an interrupted or finished run in --output and start afresh.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
@@ -66,7 +69,8 @@ def main(verbose: bool) -> None:
 @folder_options
 @report_user_errors
 def fit(dataset, data_root, categories, shards, strength, backbone, backbone_weights, image_size, epochs, batch_size,
-        learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, seed, overwrite, output,
+        learning_rate, afs_channels, no_afs, rrs_top_k, rrs_mode, recon_width, decoder_width, map_sigma, seed, overwrite,
+        output,
         **folder) -> None:
     """Select features (AFS), then train reconstruction and residual selection (RRS); resumes if interrupted."""
     from detector.fit import FitConfig, fit_detector
@@ -92,7 +96,7 @@ def fit(dataset, data_root, categories, shards, strength, backbone, backbone_wei
         config = DetectorConfig(
             dataset=dataset, category=category, backbone=backbone, image_size=image_size,
             afs_channels=afs_channels, afs_enabled=not no_afs, recon_width=recon_width,
-            rrs_top_k=rrs_top_k, rrs_mode=rrs_mode,
+            decoder_width=decoder_width, map_sigma=map_sigma, rrs_top_k=rrs_top_k, rrs_mode=rrs_mode,
         )
         result = fit_detector(reader, category, shards, config, fit_config, output / category,
                               backbone_weights=backbone_weights, overwrite=overwrite)

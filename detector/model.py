@@ -11,6 +11,7 @@ from torch import nn
 from detector.backbone import DEFAULT_LAYERS, EMBEDDED_BACKBONE, build_backbone
 from detector.reconstruction import ReconstructionUNet
 from detector.rrs import ResidualSelection, SegmentationDecoder, SelectionMode, stack_residuals
+from detector.smoothing import GaussianSmoothing
 
 # Channels AFS keeps per layer. The wide_resnet50_2 values are the reference
 # implementation's; the Lite0 values keep a similar share of each layer.
@@ -36,6 +37,7 @@ class DetectorConfig:
     rrs_mode: SelectionMode = "max_avg"
     decoder_width: int = 64
     score_pool: int = 16
+    map_sigma: float = 4.0
     afs_enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -43,6 +45,12 @@ class DetectorConfig:
         self.afs_channels = tuple(self.afs_channels)
         if self.image_size < 32 or self.image_size % 32:
             raise ValueError(f"image size {self.image_size} must be a multiple of 32 and at least 32")
+        if self.recon_width < 1 or self.decoder_width < 2:
+            raise ValueError(f"widths must be positive (reconstruction {self.recon_width}) and at least 2 "
+                             f"(decoder {self.decoder_width})")
+        if not 0 <= self.map_sigma < float("inf") or int(4 * self.map_sigma + 0.5) >= self.image_size:
+            raise ValueError(f"map smoothing sigma {self.map_sigma} must be >= 0 and its reach (4 sigma) "
+                             f"below the image size {self.image_size}")
         if self.score_pool < 1:
             raise ValueError(f"score pooling size must be >= 1, got {self.score_pool}")
 
@@ -95,6 +103,7 @@ class RealNet(nn.Module):
         )
         self.selection = ResidualSelection(sum(config.afs_channels), config.rrs_top_k, config.rrs_mode)
         self.decoder = SegmentationDecoder(self.selection.out_channels, config.decoder_width)
+        self.smoothing = GaussianSmoothing(config.map_sigma)
 
     @property
     def afs_indices(self) -> list[torch.Tensor]:
@@ -142,12 +151,18 @@ class RealNet(nn.Module):
         residuals = [(f - r) ** 2 for f, r in zip(features, reconstructions)]
         selected = self.selection(stack_residuals(residuals))
         logits = self.decoder(selected, images.shape[-2:])
-        anomaly_map = torch.softmax(logits.float(), dim=1)[:, 1]
+        # The softmax probability of the anomalous class, written as a sigmoid of the logit difference.
+        logits = logits.float()
+        anomaly_map = self.smoothing(torch.sigmoid(logits[:, 1] - logits[:, 0]))
         return DetectorOutput(logits, anomaly_map, image_score(anomaly_map, self.config.score_pool),
                               features, reconstructions)
 
 
 def image_score(anomaly_map: torch.Tensor, pool: int) -> torch.Tensor:
-    """Image score: the maximum of the anomaly map after ``pool`` x ``pool`` average pooling (stride 1)."""
-    pooled = F.avg_pool2d(anomaly_map[:, None], kernel_size=pool, stride=1)
-    return pooled.amax(dim=(1, 2, 3))
+    """Image score: the maximum of the anomaly map after ``pool`` x ``pool`` average pooling (stride 1).
+
+    The square window is averaged as a column pass then a row pass, which gives
+    the same values at a fraction of the cost of one ``pool`` x ``pool`` kernel.
+    """
+    columns = F.avg_pool2d(anomaly_map[:, None], kernel_size=(pool, 1), stride=1)
+    return F.avg_pool2d(columns, kernel_size=(1, pool), stride=1).amax(dim=(1, 2, 3))

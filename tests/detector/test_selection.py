@@ -41,3 +41,17 @@ def test_stack_upsamples_to_finest():
     stacked = stack_residuals([torch.zeros(1, 2, 8, 8), torch.ones(1, 3, 4, 4)])
     assert stacked.shape == (1, 5, 8, 8)
     assert stacked[:, 2:].min() == 1.0
+
+
+def test_image_score_equals_square_window_average():
+    from detector.model import image_score
+
+    generator = torch.Generator().manual_seed(3)
+    maps = torch.rand(3, 40, 52, generator=generator)
+    maps[1, 10:20, 30:45] += 2.0
+    expected = torch.nn.functional.avg_pool2d(maps[:, None], kernel_size=16, stride=1).amax(dim=(1, 2, 3))
+    # Brute force for one window: the hot block of image 1 lies inside the best 16 x 16 window.
+    best = max(maps[1, y:y + 16, x:x + 16].mean() for y in range(40 - 15) for x in range(52 - 15))
+    assert torch.allclose(image_score(maps, 16), expected, atol=1e-6)
+    assert abs(image_score(maps, 16)[1].item() - best.item()) < 1e-5
+    assert image_score(maps, 16)[1] > image_score(maps, 16)[0] + 0.5
