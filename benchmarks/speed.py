@@ -3,11 +3,14 @@
 Measures in one run, at the checkpoint's input size:
 - detector forward time per image at batch 1 and 16, against the backbone's
   forward pass alone at the same batch (the ratio is the detector's overhead);
+- with --widths, the same for untrained detectors of other reconstruction and
+  decoder widths (time does not depend on the weights), to show what a
+  narrower head would buy;
 - peak resident memory (max RSS) of `detector fit` and `detector predict`
   child processes, when a store is given.
 
     python benchmarks/speed.py --checkpoint runs/mpdd/detector/metal_plate \\
-        [--images DIR] [--fit-args "--dataset mpdd --shards S.zarr --epochs 1"]
+        [--images DIR] [--fit-args "--dataset mpdd --shards S.zarr --epochs 1"] [--widths 32/32 16/16]
 
 Ratios matter more than times: the machine may be shared and noisy.
 """
@@ -20,11 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from detector.checkpoint import load_checkpoint
+from detector.model import RealNet
 
 BIN = Path(sys.executable).parent
 
@@ -56,20 +61,30 @@ def main() -> None:
     parser.add_argument("--images", type=Path, default=None, help="folder of images for the predict memory run")
     parser.add_argument("--fit-args", default=None, help="arguments of a `detector fit` run to measure memory")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--widths", nargs="*", default=[], metavar="RECON/DECODER",
+                        help="also time untrained detectors with these reconstruction/decoder widths")
     arguments = parser.parse_args()
 
     model = load_checkpoint(arguments.checkpoint)
     size = model.config.image_size
     print(f"machine: torch {torch.__version__}, {torch.get_num_threads()} threads; input {size}x{size}; "
           f"backbone {model.config.backbone}")
+    models = {f"checkpoint {model.config.recon_width}/{model.config.decoder_width}": model}
+    for spec in arguments.widths:
+        recon, _, decoder = spec.partition("/")
+        if not (recon.isdigit() and decoder.isdigit()):
+            parser.error(f"--widths {spec!r} must read RECON/DECODER, such as 32/16")
+        config = replace(model.config, recon_width=int(recon), decoder_width=int(decoder))
+        models[f"untrained {recon}/{decoder}"] = RealNet(config, load_backbone_weights=False).eval()
     with torch.no_grad():
-        for batch in (1, 16):
-            images = torch.rand(batch, 3, size, size)
-            backbone = median_seconds(lambda: model.backbone(images), arguments.repeats)
-            full = median_seconds(lambda: model(images), arguments.repeats)
-            print(f"batch {batch:>2}: detector {full / batch * 1000:7.1f} ms/image "
-                  f"({batch / full:6.1f} images/s), backbone alone {backbone / batch * 1000:7.1f} ms/image, "
-                  f"ratio {full / backbone:5.2f}")
+        for name, candidate in models.items():
+            for batch in (1, 16):
+                images = torch.rand(batch, 3, size, size)
+                backbone = median_seconds(lambda: candidate.backbone(images), arguments.repeats)
+                full = median_seconds(lambda: candidate(images), arguments.repeats)
+                print(f"{name} (recon/decoder width), batch {batch:>2}: detector {full / batch * 1000:7.1f} ms/image "
+                      f"({batch / full:6.1f} images/s), backbone alone {backbone / batch * 1000:7.1f} ms/image, "
+                      f"ratio {full / backbone:5.2f}")
 
     if arguments.images:
         with tempfile.TemporaryDirectory() as scratch:

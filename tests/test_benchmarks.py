@@ -46,3 +46,24 @@ def test_paper_script_tiny(tmp_path, metal_plate):
     assert any(line.startswith("RealNet (paper)") and "99.6" in line for line in lines)
     mean = next(line for line in lines if line.startswith("mean")).split()
     assert 0.0 <= float(mean[1]) <= 100.0
+
+
+def test_speed_script_prints_ratios_for_each_width(tmp_path):
+    from detector.checkpoint import save_checkpoint
+    from detector.model import DetectorConfig, RealNet
+
+    model = RealNet(DetectorConfig(dataset="mpdd", category="metal_plate", image_size=64, map_sigma=2.0))
+    save_checkpoint(model.eval(), tmp_path / "checkpoint", training={"epochs": 0})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--checkpoint", str(tmp_path / "checkpoint"),
+         "--repeats", "1", "--widths", "8/4"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in result.stdout.splitlines() if "ratio" in line]
+    assert len(lines) == 4
+    assert sum("checkpoint 64/64" in line for line in lines) == 2
+    assert sum("untrained 8/4" in line for line in lines) == 2
+    ratios = [float(line.rsplit("ratio", 1)[1]) for line in lines]
+    # Times are not asserted: the machine is shared. The ratios must be real, positive numbers.
+    assert all(0 < ratio < float("inf") for ratio in ratios)
