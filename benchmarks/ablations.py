@@ -13,6 +13,8 @@ the real test split, then one table is printed:
 - strength_low, strength_high: only the lower or upper half of the stored strengths
 - store_NAME (one per --store NAME=PATH): the same fit on another store, such
   as one generated with another strength range or with --source texture|both
+- any --variant NAME="FIT OPTIONS", such as seed_1="--seed 1" to see how far
+  a different training seed moves the baseline
 
     python benchmarks/ablations.py --dataset mpdd --data-root DIR --category metal_plate \\
         --shards runs/mpdd/synth/anomalies.zarr [--store texture=T.zarr ...] [--epochs 10] \\
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,8 @@ def main() -> None:
     parser.add_argument("--shards", required=True)
     parser.add_argument("--store", action="append", default=[], metavar="NAME=PATH",
                         help="another synthetic store to fit on with the baseline settings; repeatable")
+    parser.add_argument("--variant", action="append", default=[], metavar='NAME="OPTIONS"',
+                        help="another variant: `detector fit` options added to the baseline's; repeatable")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--only", nargs="*", default=None, help="run only these variants")
@@ -73,6 +78,11 @@ def main() -> None:
         if not separator or not name or not path:
             parser.error(f"--store {spec!r} must read NAME=PATH, such as texture=runs/texture.zarr")
         variants[f"store_{name}"] = ["--shards", path]
+    for spec in arguments.variant:
+        name, separator, options = spec.partition("=")
+        if not separator or not name:
+            parser.error(f"--variant {spec!r} must read NAME=OPTIONS, such as seed_1='--seed 1'")
+        variants[name] = shlex.split(options)
     if arguments.only:
         variants = {name: extra for name, extra in variants.items() if name in arguments.only}
 
