@@ -17,7 +17,7 @@ the real test split, then one table is printed:
   a different training seed moves the baseline
 
     python benchmarks/ablations.py --dataset mpdd --data-root DIR --category metal_plate \\
-        --shards runs/mpdd/synth/anomalies.zarr [--store texture=T.zarr ...] [--epochs 10] \\
+        --shards runs/mpdd/synth/anomalies.zarr [--store texture=T.zarr ...] [--epochs 20] \\
         [--image-size 256] [--only baseline long] [--json results.json]
 
 Every variant is evaluated on the category's test split, so the table
@@ -48,7 +48,7 @@ def main() -> None:
                         help="another synthetic store to fit on with the baseline settings; repeatable")
     parser.add_argument("--variant", action="append", default=[], metavar='NAME="OPTIONS"',
                         help="another variant: `detector fit` options added to the baseline's; repeatable")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--only", nargs="*", default=None, help="run only these variants")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")

@@ -102,17 +102,21 @@ def run_peer(python: Path, method: str, data: Path, output: Path, masks: bool, e
     return dict(np.load(output, allow_pickle=False))
 
 
-def own_method(dataset: str, root: Path | None, category: str, work: Path, epochs: int) -> dict:
-    """Run this toolkit's whole chain and time each stage."""
+def own_method(dataset: str, root: Path | None, category: str, work: Path, epochs: int,
+               seeds: list[int]) -> dict:
+    """Run this toolkit's whole chain, with one detector fit per training seed, and time each stage."""
     common = ["--dataset", dataset, "--category", category] + (["--data-root", str(root)] if root else [])
-    timings = {}
-    for name, command in (
+    stages = [
         ("train", [str(BIN / "synth"), "train", *common, "--output", str(work / "model")]),
         ("generate", [str(BIN / "synth"), "generate", *common, "--model", str(work / "model"),
                       "--num-samples", "128", "--output", str(work / "s.zarr")]),
-        ("fit", [str(BIN / "detector"), "fit", *common, "--shards", str(work / "s.zarr"), "--epochs", str(epochs),
-                 "--output", str(work / "detector")]),
-    ):
+    ]
+    for seed in seeds:
+        stages.append((f"fit_{seed}", [str(BIN / "detector"), "fit", *common, "--shards", str(work / "s.zarr"),
+                                       "--epochs", str(epochs), "--seed", str(seed),
+                                       "--output", str(work / f"detector_seed{seed}")]))
+    timings = {}
+    for name, command in stages:
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, text=True)
         timings[name] = time.perf_counter() - start
@@ -127,6 +131,10 @@ def main() -> None:
     parser.add_argument("--peer-epochs", type=int, default=10, help="epochs of the peers that train (DRAEM, SuperSimpleNet)")
     parser.add_argument("--textures", type=Path, default=None,
                         help="DTD-style texture folder for DRAEM's anomaly source, for example ../shared/data/dtd")
+    parser.add_argument("--own-epochs", type=int, default=None,
+                        help="detector fit epochs of this toolkit (default: 20 on MPDD, 4 on ELPV as in the demo)")
+    parser.add_argument("--own-seeds", type=int, nargs="+", default=[0],
+                        help="training seeds of this toolkit's detector; several give a mean and a range")
     parser.add_argument("--skip-elpv", action="store_true")
     parser.add_argument("--skip-mpdd", action="store_true")
     parser.add_argument("--skip-own", action="store_true")
@@ -139,9 +147,9 @@ def main() -> None:
     python = peer_environment(arguments.work / "venv")
     datasets = []
     if not arguments.skip_mpdd:
-        datasets.append(("mpdd", arguments.mpdd_root, "metal_plate", True, 10))
+        datasets.append(("mpdd", arguments.mpdd_root, "metal_plate", True, arguments.own_epochs or 20))
     if not arguments.skip_elpv:
-        datasets.append(("elpv", None, "cells", False, 4))
+        datasets.append(("elpv", None, "cells", False, arguments.own_epochs or 4))
     rows = []
     for dataset, root, category, has_masks, epochs in datasets:
         reader = open_dataset(dataset, root)
@@ -154,13 +162,27 @@ def main() -> None:
 
         if not arguments.skip_own:
             work = arguments.work / "own" / dataset
-            timings = own_method(dataset, root, category, work, epochs)
-            model = load_checkpoint(work / "detector" / category)
-            start = time.perf_counter()
-            predictions = predict_records(model, test, batch_size=1)
-            per_image = (time.perf_counter() - start) / len(test)
-            metrics = metrics_from_maps(predictions.scores, predictions.maps, labels, masks)
-            rows.append((dataset, "this toolkit (RealNet)", metrics, sum(timings.values()), 1.0 / per_image, ""))
+            timings = own_method(dataset, root, category, work, epochs, arguments.own_seeds)
+            for seed in arguments.own_seeds:
+                model = load_checkpoint(work / f"detector_seed{seed}" / category)
+                start = time.perf_counter()
+                predictions = predict_records(model, test, batch_size=1)
+                per_image = (time.perf_counter() - start) / len(test)
+                metrics = metrics_from_maps(predictions.scores, predictions.maps, labels, masks)
+                train_seconds = timings["train"] + timings["generate"] + timings[f"fit_{seed}"]
+                rows.append((dataset, f"this toolkit (RealNet), seed {seed}", metrics, train_seconds, 1.0 / per_image,
+                             f"synth train {timings['train']:.0f} s, generate {timings['generate']:.0f} s, "
+                             f"fit {timings[f'fit_{seed}']:.0f} s ({epochs} epochs)"))
+            if len(arguments.own_seeds) > 1:
+                own = [row[2] for row in rows if row[0] == dataset and row[1].startswith("this toolkit")]
+                summary = {key: float(np.mean([m[key] for m in own])) if own[0][key] is not None else None
+                           for key in own[0]}
+                spread = ", ".join(
+                    f"{key} {min(m[key] for m in own):.3f}-{max(m[key] for m in own):.3f}"
+                    for key in own[0] if own[0][key] is not None
+                )
+                rows.append((dataset, f"this toolkit (RealNet), mean of {len(own)} seeds", summary, None, None,
+                             f"range: {spread}"))
 
         for method in arguments.methods:
             result = run_peer(python, method, data, arguments.work / f"{dataset}_{method}.npz", has_masks,

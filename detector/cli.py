@@ -49,7 +49,7 @@ def main(verbose: bool) -> None:
 @click.option("--backbone-weights", type=click.Path(path_type=Path), default=None,
               help="Local backbone weights (.pth or .safetensors), for offline use of other backbones.")
 @click.option("--image-size", type=int, default=256, show_default=True, help="Model input size in pixels.")
-@click.option("--epochs", type=int, default=10, show_default=True, help="Training epochs.")
+@click.option("--epochs", type=int, default=20, show_default=True, help="Training epochs.")
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Images per training step.")
 @click.option("--learning-rate", type=float, default=5e-4, show_default=True, help="AdamW learning rate.")
 @click.option("--afs-channels", callback=_int_list, default=None,

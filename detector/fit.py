@@ -42,7 +42,7 @@ STATE_FILE = "training_state.pt"
 class FitConfig:
     """Optimisation settings of ``detector fit``."""
 
-    epochs: int = 10
+    epochs: int = 20
     batch_size: int = 16
     learning_rate: float = 5e-4
     afs_batches: int = 64
