@@ -23,17 +23,19 @@ import torch
 from shared.datasets import open_dataset
 from synth.config import PRESETS
 from synth.model import SynthModelInfo, build_unet, save_model
+from synth.precision import resolve_sampling_precision
 
 BIN = Path(sys.executable).parent
 
 
 def unet_forward_seconds(unet, batch: int, channels: int, size: int, repeats: int = 10) -> float:
-    """Median seconds of one bf16-autocast forward pass at ``batch``."""
+    """Median seconds of one forward pass at ``batch``, in the precision `synth generate` picks by default."""
     sample = torch.randn(batch, channels, size, size)
     timesteps = torch.full((batch,), 500)
     labels = torch.zeros(batch, dtype=torch.long)
     times = []
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+    bf16 = resolve_sampling_precision("auto", torch.device("cpu")) == "bf16"
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         unet(sample, timesteps, class_labels=labels)
         for _ in range(repeats):
             start = time.perf_counter()

@@ -36,6 +36,7 @@ def main() -> None:
     from shared.strength import parse_strength
     from synth.config import PRESETS
     from synth.generate import GenerateConfig, RecordPlan, sample_sdas
+    from synth.precision import resolve_sampling_precision
     from synth.model import load_model
     from synth.sampler import SDASScheduler
     from synth.train import train_diffusion
@@ -62,7 +63,7 @@ def main() -> None:
         torch.cuda.synchronize()
         start = time.perf_counter()
         sample_sdas(unet, scheduler, plans, labels, info.diffusion.channels, info.diffusion.image_size,
-                    "fp32" if config.precision == "fp32" else "bf16")
+                    resolve_sampling_precision(config.precision, device))
         torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         print(f"SDAS generation: {len(plans) / seconds:.2f} images/s (20 steps, batch {len(plans)})")

@@ -69,12 +69,15 @@ def main(verbose: bool) -> None:
 @click.option("--channels", type=click.Choice(["auto", "1", "3"]), default="auto", show_default=True,
               help="Model colour channels; auto uses 1 when the images are grayscale.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option("--mixed-precision", type=click.Choice(["auto", "no", "bf16", "fp16"]), default=None,
+              help="Autocast while training; auto uses bf16 only where the hardware runs it natively, "
+                   "else fp16 on a GPU and none on a CPU. Default: the preset's (auto; paper: fp16).")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Model folder. Default: runs/<dataset>/synth/model.")
 @folder_options
 @report_user_errors
-def train(dataset, data_root, categories, preset, image_size, steps, batch_size, channels, seed, output,
-          **folder) -> None:
+def train(dataset, data_root, categories, preset, image_size, steps, batch_size, channels, seed, mixed_precision,
+          output, **folder) -> None:
     """Train the class-conditional DDPM on the normal training images; resumes an interrupted run."""
     from synth.config import PRESETS
     from synth.data import is_grayscale
@@ -95,6 +98,8 @@ def train(dataset, data_root, categories, preset, image_size, steps, batch_size,
         if batch_size < 1:
             raise click.BadParameter(f"--batch-size must be >= 1, got {batch_size}")
         train_config = dataclasses.replace(train_config, batch_size=batch_size)
+    if mixed_precision is not None:
+        train_config = dataclasses.replace(train_config, mixed_precision=mixed_precision)
     if channels == "auto":
         gray = reader.grayscale or all(is_grayscale(reader.normal_train(c)) for c in chosen)
         diffusion = dataclasses.replace(diffusion, channels=1 if gray else 3)
@@ -122,8 +127,8 @@ def train(dataset, data_root, categories, preset, image_size, steps, batch_size,
 @click.option("--image-size", type=int, default=256, show_default=True, help="Stored record size in pixels.")
 @click.option("--batch-size", type=int, default=8, show_default=True, help="Records sampled together.")
 @click.option("--records-per-shard", type=int, default=16, show_default=True, help="Records in one Zarr shard.")
-@click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16", show_default=True,
-              help="UNet arithmetic while sampling.")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="UNet arithmetic while sampling; auto uses bf16 only where the hardware runs it natively.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Zarr store. Default: runs/<dataset>/synth/anomalies.zarr.")
 @click.option("--overwrite", is_flag=True, help="Delete an existing store and start afresh.")

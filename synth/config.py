@@ -58,7 +58,8 @@ class TrainConfig:
     ema_power: float = 0.75
     ema_max_decay: float = 0.999
     vlb_weight: float = 0.001
-    mixed_precision: Literal["no", "bf16", "fp16"] = "bf16"
+    # auto: bf16 where the hardware has native bf16 kernels (see synth.precision).
+    mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
     checkpoint_every: int = 200
     seed: int = 0
 

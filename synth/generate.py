@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from shared.perlin import anomaly_mask
 from shared.strength import StrengthRange
 from synth.data import from_model_tensor
 from synth.model import load_model, model_hash
+from synth.precision import PRECISIONS, resolve_sampling_precision
 from synth.sampler import SDASScheduler
 from synth.textures import list_textures, texture_source
 
@@ -48,7 +49,7 @@ class GenerateConfig:
     blend_high: float = 1.0
     texture_blend_low: float = 0.2
     texture_blend_high: float = 1.0
-    precision: str = "bf16"
+    precision: str = "auto"
     source: str = "sdas"
     textures: str | None = None
     foreground: str | None = None
@@ -60,8 +61,8 @@ class GenerateConfig:
             raise ValueError(f"--image-size must be >= 16 pixels, got {self.image_size}")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.precision not in ("bf16", "fp32"):
-            raise ValueError(f"precision must be bf16 or fp32, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.source not in ("sdas", "texture", "both"):
             raise ValueError(f"--source must be sdas, texture or both, got {self.source!r}")
         if self.source != "sdas" and not self.textures:
@@ -129,9 +130,12 @@ def sample_sdas(
     class_labels: torch.Tensor,
     channels: int,
     size: int,
-    precision: str = "bf16",
+    precision: str = "fp32",
 ) -> torch.Tensor:
-    """Sample one SDAS image per plan; every draw of noise comes from the record's own seed."""
+    """Sample one SDAS image per plan; every draw of noise comes from the record's own seed.
+
+    ``precision`` is ``bf16`` (autocast) or ``fp32``, as resolved by ``resolve_sampling_precision``.
+    """
     generators = [torch.Generator().manual_seed(plan.seed % (2**63)) for plan in plans]
     device = next(unet.parameters()).device
     shape = (channels, size, size)
@@ -223,6 +227,9 @@ def generate(
         scheduler = SDASScheduler.from_config(info.diffusion, config.steps)
         if torch.cuda.is_available():
             unet = unet.to(torch.device("cuda", process_index % torch.cuda.device_count()))
+        # The store records the resolved precision, because bf16 and fp32 sample different images.
+        device = next(unet.parameters()).device
+        config = replace(config, precision=resolve_sampling_precision(config.precision, device))
     textures = list_textures(Path(config.textures)) if config.source != "sdas" else []
     normal = {category: reader.normal_train(category) for category in categories}
     root = getattr(reader, "root", Path("."))

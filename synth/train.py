@@ -22,6 +22,7 @@ from synth.config import DiffusionConfig, TrainConfig, to_json_dict, write_json
 from synth.data import load_normal_images
 from synth.losses import diffusion_loss
 from synth.model import SynthModelInfo, build_unet, save_model
+from synth.precision import resolve_mixed_precision
 from synth.schedule import PosteriorTerms
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,11 @@ def train_diffusion(
     """
     output = Path(output)
     # cpu=True is what makes a CPU-only `accelerate launch` form a real multi-process (gloo) group.
-    accelerator = accelerator or Accelerator(mixed_precision=train.mixed_precision, cpu=not torch.cuda.is_available())
+    if accelerator is None:
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        mixed_precision = resolve_mixed_precision(train.mixed_precision, device)
+        logger.info("training with mixed precision %s on %s", mixed_precision, device.type)
+        accelerator = Accelerator(mixed_precision=mixed_precision, cpu=device.type == "cpu")
     set_seed(train.seed, device_specific=True)
 
     images, labels = load_normal_images(reader, categories, diffusion.image_size, diffusion.channels)
