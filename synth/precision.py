@@ -15,9 +15,8 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-# Values of `synth generate --precision` and `synth train --mixed-precision`.
-PRECISIONS = ("auto", "bf16", "fp32")
-MIXED_PRECISIONS = ("auto", "no", "bf16", "fp16")
+PRECISIONS = ("auto", "bf16", "fp32")  # values of `synth generate --precision`
+MIXED_PRECISIONS = ("auto", "no", "bf16", "fp16")  # values of `synth train --mixed-precision`
 
 
 def bf16_is_native(device: torch.device) -> bool:
