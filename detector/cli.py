@@ -172,6 +172,8 @@ def predict(checkpoint, inputs, output, threshold, batch_size) -> None:
                             batch_size=batch_size)
     click.echo(f"{summary.rows} images: {summary.anomalous} anomalous, {summary.failed} failed "
                f"(threshold {summary.threshold:.4f}); results in {output}")
+    for path, error in summary.failures:
+        click.echo(f"failed: {path}: {error}", err=True)
     if summary.failed:
         raise click.exceptions.Exit(1)
 

@@ -6,7 +6,7 @@ import csv
 import glob
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,7 @@ class PredictSummary:
     anomalous: int
     threshold: float
     pixel_threshold: float
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, error) of each unreadable input
 
 
 def predict_files(detector: Detector, paths: list[Path], output: Path, *, threshold: float,
@@ -67,7 +68,8 @@ def predict_files(detector: Detector, paths: list[Path], output: Path, *, thresh
     output = Path(output)
     (output / "heatmaps").mkdir(parents=True, exist_ok=True)
     (output / "masks").mkdir(parents=True, exist_ok=True)
-    failed = anomalous = 0
+    anomalous = 0
+    failures: list[tuple[str, str]] = []
     with open(output / "predictions.csv", "w", newline="") as csv_file, \
             open(output / "predictions.jsonl", "w") as jsonl_file:
         writer = csv.DictWriter(csv_file, fieldnames=CSV_FIELDS)
@@ -85,7 +87,7 @@ def predict_files(detector: Detector, paths: list[Path], output: Path, *, thresh
                     loaded.append((start + offset, path, load_rgb(path)))
                 except ImageReadError as error:
                     logger.error("skipping %s: %s", path, error)
-                    failed += 1
+                    failures.append((str(path), str(error)))
                     rows[start + offset] = PredictionRow(str(path), None, None, None, None, str(error))
             if not loaded:
                 for index in sorted(rows):
@@ -107,4 +109,4 @@ def predict_files(detector: Detector, paths: list[Path], output: Path, *, thresh
                 emit(rows[index])
             csv_file.flush()
             jsonl_file.flush()
-    return PredictSummary(len(paths), failed, anomalous, threshold, pixel_threshold)
+    return PredictSummary(len(paths), len(failures), anomalous, threshold, pixel_threshold, failures)

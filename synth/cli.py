@@ -246,6 +246,7 @@ def info(store, as_json) -> None:
 @report_user_errors
 def verify(store) -> None:
     """Check completeness, shapes, value ranges and checksums; exit 1 on any fault."""
+    from shared.shards import ShardStore
     from synth.verify import verify_store
 
     faults = verify_store(store)
@@ -253,7 +254,13 @@ def verify(store) -> None:
         click.echo(f"FAULT {fault}")
     if faults:
         raise click.exceptions.Exit(1)
-    click.echo(f"{store}: OK")
+    opened = ShardStore(store)
+    groups = [opened.category(name) for name in opened.categories]
+    records = sum(len(group) for group in groups)
+    shard_total = sum(len(group.complete_shards) for group in groups)
+    categories = f"{len(groups)} categor{'y' if len(groups) == 1 else 'ies'}"
+    click.echo(f"{store}: OK, {records} records in {shard_total} complete shards of {categories}; "
+               f"shapes, value ranges and checksums verified")
 
 
 @main.command()

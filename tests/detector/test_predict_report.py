@@ -74,6 +74,7 @@ def test_predict_real_images(checkpoint, metal_plate, tmp_path):
     result = CliRunner().invoke(detector_main, arguments)
     assert result.exit_code == 1
     assert "1 failed" in result.output
+    assert f"failed: {broken}: cannot read image" in result.output
 
     with open(tmp_path / "out" / "predictions.csv") as handle:
         rows = list(csv.DictReader(handle))

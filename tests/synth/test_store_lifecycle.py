@@ -161,6 +161,7 @@ def test_info_and_verify(tmp_path, tiny_model, mpdd_root):
     assert "model hash" in info.output
     verified = runner.invoke(synth_main, ["verify", str(store)])
     assert verified.exit_code == 0, verified.output
+    assert "OK, 4 records in" in verified.output
 
     image = zarr.open_group(str(store), mode="r+")["metal_plate"]["image"]
     pixels = np.asarray(image[3])
