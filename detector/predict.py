@@ -55,11 +55,14 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
 @dataclass
 class PredictSummary:
     rows: int
-    failed: int
     anomalous: int
     threshold: float
     pixel_threshold: float
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, error) of each unreadable input
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
 
 
 def predict_files(detector: Detector, paths: list[Path], output: Path, *, threshold: float,
@@ -109,4 +112,4 @@ def predict_files(detector: Detector, paths: list[Path], output: Path, *, thresh
                 emit(rows[index])
             csv_file.flush()
             jsonl_file.flush()
-    return PredictSummary(len(paths), len(failures), anomalous, threshold, pixel_threshold, failures)
+    return PredictSummary(len(paths), anomalous, threshold, pixel_threshold, failures)

@@ -29,15 +29,14 @@ def bf16_is_native(device: torch.device) -> bool:
 
 
 def resolve_sampling_precision(requested: str, device: torch.device) -> str:
-    """Return ``bf16`` or ``fp32`` for sampling on ``device``; ``auto`` picks bf16 only where it is native."""
+    """Return ``bf16`` or ``fp32`` for sampling on ``device``. ``auto`` picks bf16 only where it is native."""
     if requested not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {requested!r}")
     native = bf16_is_native(device)
     if requested == "auto":
         return "bf16" if native else "fp32"
     if requested == "bf16" and not native:
-        logger.warning("bf16 has no native kernels on this %s and may run many times slower than fp32; "
-                       "use --precision auto or fp32", device.type)
+        _warn_slow_bf16(device, "--precision auto or fp32")
     return requested
 
 
@@ -54,6 +53,10 @@ def resolve_mixed_precision(requested: str, device: torch.device) -> str:
             return "bf16"
         return "fp16" if device.type == "cuda" else "no"
     if requested == "bf16" and not native:
-        logger.warning("bf16 has no native kernels on this %s and may run many times slower than fp32; "
-                       "use --mixed-precision auto or no", device.type)
+        _warn_slow_bf16(device, "--mixed-precision auto or no")
     return requested
+
+
+def _warn_slow_bf16(device: torch.device, alternative: str) -> None:
+    logger.warning("bf16 has no native kernels on this %s and may run many times slower than fp32; use %s",
+                   device.type, alternative)

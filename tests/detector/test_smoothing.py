@@ -18,9 +18,12 @@ def test_smoothing_equals_scipy_gaussian_filter(sigma):
     assert smoothed.std() < maps.std() / 2
 
 
-def test_zero_sigma_keeps_maps_and_bad_sigma_is_refused():
+def test_zero_sigma_keeps_maps():
     maps = torch.rand(1, 32, 32)
     assert torch.equal(GaussianSmoothing(0.0)(maps), maps)
+
+
+def test_invalid_sigma_rejected():
     with pytest.raises(ValueError, match="got -1.0"):
         GaussianSmoothing(-1.0)
     with pytest.raises(ValueError, match="below the image size 32"):
